@@ -1,0 +1,34 @@
+#pragma once
+// Build-time facts the hot paths branch on.
+
+// WEFT_TSAN: ThreadSanitizer does not model std::atomic_thread_fence, so code
+// that relies on a fence for ordering uses an equivalent formulation with
+// ordered atomic operations when this is 1 (each site is marked "TSan variant").
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+#ifndef WEFT_TSAN
+#define WEFT_TSAN 0
+#endif
+
+#include <cstddef>
+
+namespace weft::detail {
+
+// Destructive interference size on the x86-64 and AArch64 machines weft
+// targets (std::hardware_destructive_interference_size warns on g++ 12).
+inline constexpr std::size_t k_cache_line = 64;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+}  // namespace weft::detail

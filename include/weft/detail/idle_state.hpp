@@ -1,0 +1,81 @@
+#pragma once
+// Which workers are looking for work and which are parked, and the event
+// count that parks and wakes them.
+//
+// Protocol (a Dekker pair; either side's store is seen by the other's load):
+//   pusher: make the item visible (deque push / injection CAS);
+//           seq_cst fence; read searching_ and sleepers_; wake one sleeper
+//           only if nobody is searching and somebody sleeps.
+//   parker: epoch = epoch_; sleepers_ += 1 (seq_cst RMW); look for work once
+//           more; if none, futex_wait(epoch_, epoch).
+// If the pusher's reads miss the parker's increment, the parker's second
+// look sees the item. A wake between the second look and futex_wait bumps
+// epoch_, so futex_wait returns at once. A searching worker that parks also
+// takes the second look, so skipping the wake while one searches loses no work.
+
+#include <atomic>
+#include <cstdint>
+
+#include <weft/detail/config.hpp>
+#include <weft/detail/futex.hpp>
+
+namespace weft::detail {
+
+class idle_state {
+ public:
+  /// After making work visible. Cheap when every worker is busy.
+  void notify_work_available() noexcept {
+#if WEFT_TSAN
+    // TSan variant of the fence: a seq_cst RMW on sleepers_ orders the
+    // item's publication before the reads below, as the fence does.
+    std::uint32_t sleeping = sleepers_.fetch_add(0, std::memory_order_seq_cst);
+#else
+    // seq_cst: store-load order between publishing the item and reading the
+    // counters; pairs with the seq_cst RMW on sleepers_ in prepare_park().
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::uint32_t sleeping = sleepers_.load(std::memory_order_relaxed);
+#endif
+    if (sleeping != 0 && searching_.load(std::memory_order_relaxed) == 0) wake_one();
+  }
+
+  /// Wakes one parked worker (if any is parked or about to park).
+  void wake_one() noexcept {
+    // release: a woken worker's acquire of epoch_ sees what preceded the wake.
+    epoch_.fetch_add(1, std::memory_order_release);
+    futex_wake(&epoch_, 1);
+  }
+
+  void wake_all() noexcept {
+    epoch_.fetch_add(1, std::memory_order_release);
+    futex_wake_all(&epoch_);
+  }
+
+  // ---- worker side
+  void begin_search() noexcept { searching_.fetch_add(1, std::memory_order_relaxed); }
+  /// Returns true if this was the last searcher.
+  bool end_search() noexcept { return searching_.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+
+  /// First half of parking: returns the epoch to wait on.
+  std::uint32_t prepare_park() noexcept {
+    // acquire: pairs with the release in wake_one().
+    std::uint32_t epoch = epoch_.load(std::memory_order_acquire);
+    // seq_cst: pairs with the fence in notify_work_available().
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    return epoch;
+  }
+  void cancel_park() noexcept { sleepers_.fetch_sub(1, std::memory_order_relaxed); }
+  void park(std::uint32_t epoch) noexcept {
+    futex_wait(epoch_, epoch);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  // Written by workers entering and leaving their search; read by pushers.
+  alignas(k_cache_line) std::atomic<std::uint32_t> searching_{0};
+  // Written by workers parking and unparking; read by pushers.
+  std::atomic<std::uint32_t> sleepers_{0};
+  // The futex word: bumped by every wake; parked workers wait on it.
+  alignas(k_cache_line) std::atomic<std::uint32_t> epoch_{0};
+};
+
+}  // namespace weft::detail

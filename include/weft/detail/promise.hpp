@@ -1,0 +1,118 @@
+#pragma once
+// The promise of weft::task<T>: the cancellation context, the continuation
+// of an inline await, the result slot, and (used when spawned) the shared
+// task_state.
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <weft/errors.hpp>
+#include <weft/detail/runtime.hpp>
+#include <weft/detail/task_state.hpp>
+
+namespace weft {
+template <class T>
+class task;
+}  // namespace weft
+
+namespace weft::detail {
+
+/// How `co_await X` inside a weft task is turned into an awaiter. Each weft
+/// awaitable specializes it; the primary template rejects the rest.
+template <class A>
+struct awaitable_traits {
+  static_assert(sizeof(A) == 0,
+                "co_await inside a weft::task accepts weft awaitables only (weft::task, "
+                "weft::task_handle, weft::yield(), ...): they check cancellation and resume on "
+                "the pool. Wrap other asynchronous work in a weft::task.");
+};
+
+/// Sets the task whose body this worker runs (for this_task::). Called by
+/// every awaiter's await_resume: a coroutine may resume on another worker.
+inline void enter(task_state* root) noexcept {
+  if (root != nullptr) {
+    if (worker_context* w = tls_worker) w->current = root;
+  }
+}
+
+class promise_base {
+ public:
+  promise_base() = default;
+  promise_base(const promise_base&) = delete;
+  promise_base& operator=(const promise_base&) = delete;
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+
+  struct final_awaiter {
+    promise_base* promise;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+      promise_base& p = *promise;
+      if (p.continuation_) return transfer_to(p.continuation_);
+      // A spawned task: publish, then drop the run reference. That may
+      // destroy this frame (and this awaiter): touch nothing after it.
+      p.state_.finish(p.outcome_);
+      p.state_.release();
+      return std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {this}; }
+
+  void unhandled_exception() noexcept {
+    state_.error_ = std::current_exception();
+    try {
+      throw;
+    } catch (const cancelled_error&) {
+      outcome_ = k_cancelled;
+    } catch (...) {
+      outcome_ = k_failed;
+    }
+  }
+
+  template <class A>
+  decltype(auto) await_transform(A&& awaitable) {
+    return awaitable_traits<std::remove_cvref_t<A>>::transform(root_, std::forward<A>(awaitable));
+  }
+
+  // Spawned: root_ == &state_. Awaited inline: the awaiting task's root_,
+  // so the child shares its cancellation. Null when awaited outside weft.
+  task_state* root_ = nullptr;
+  // The coroutine awaiting this one inline; empty for a spawned task.
+  std::coroutine_handle<> continuation_;
+  std::uint64_t outcome_ = k_succeeded;
+  task_state state_;
+};
+
+template <class T>
+class promise : public promise_base {
+ public:
+  using handle_type = std::coroutine_handle<promise>;
+
+  task<T> get_return_object() noexcept;
+
+  template <class U = T>
+    requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value_.emplace(std::forward<U>(value));
+  }
+
+  /// The value for an inline awaiter (moved out once).
+  T take_value() { return std::move(*value_); }
+  std::optional<T> value_;
+};
+
+template <>
+class promise<void> : public promise_base {
+ public:
+  using handle_type = std::coroutine_handle<promise>;
+  task<void> get_return_object() noexcept;
+  void return_void() noexcept {}
+  void take_value() noexcept {}
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,144 @@
+#pragma once
+// What the inline paths (spawn, co_await, completion) need of the runtime:
+// the part of the scheduler they touch directly, and the worker that runs
+// the current thread. The rest of the runtime lives in scheduler/.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <vector>
+
+#include <weft/detail/config.hpp>
+#include <weft/detail/deque.hpp>
+#include <weft/detail/idle_state.hpp>
+
+namespace weft::detail {
+
+class task_state;
+
+/// Tag bit of a work_item that is a task_state whose body has not started
+/// (frames and task_states are at least 8-aligned, so bit 0 is free).
+inline constexpr work_item k_fresh_task = 1;
+
+inline work_item as_work(std::coroutine_handle<> h) noexcept {
+  return reinterpret_cast<work_item>(h.address());
+}
+inline work_item as_work(task_state* fresh) noexcept {
+  return reinterpret_cast<work_item>(fresh) | k_fresh_task;
+}
+
+/// An intrusive link for the injection queue: embedded in task_state (for a
+/// spawn from a thread that is not a worker) and in coroutine waiters (for a
+/// wake-up from such a thread). Owned by whoever holds the item.
+struct work_node {
+  work_node* next = nullptr;
+  work_item item = k_no_work;
+};
+
+/// Per-worker counters: written only by their worker (plain load + store,
+/// no RMW), read by stats() from any thread, hence relaxed atomics.
+struct alignas(k_cache_line) worker_counters {
+  std::atomic<std::uint64_t> spawned{0}, succeeded{0}, failed{0}, cancelled{0};
+  std::atomic<std::uint64_t> steals{0}, failed_steals{0}, parks{0};
+
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+};
+
+/// The parts of a scheduler that header code touches. Lives as long as the
+/// scheduler; scheduler_core (scheduler/) derives from it.
+class scheduler_base {
+ public:
+  /// True once ~scheduler() began: suspension points then cancel their task.
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+
+  /// From a thread that is not one of this scheduler's workers: pushes the
+  /// node onto the injection queue and wakes a worker if needed.
+  void inject(work_node& node) noexcept;
+
+  /// A task of this scheduler reached its terminal state; `outcome` is the
+  /// state word's outcome bits. Called once per task, last thing touching
+  /// the scheduler (the destructor may return once the count hits zero).
+  void on_task_terminal(std::uint64_t outcome) noexcept;
+
+  /// Accounts a new task; false if the scheduler is stopping (the task is
+  /// then cancelled with reason shutdown and never runs).
+  bool admit_task() noexcept;
+
+  idle_state idle_;
+
+ protected:
+  static constexpr std::uint32_t k_live_stopping = 1u << 31;
+  static constexpr std::uint32_t k_live_count_mask = k_live_stopping - 1;
+
+  // Ends one live task: the last RMW on the scheduler by that task.
+  void retire_live() noexcept;
+
+  // Written once by ~scheduler(); read at every suspension point (a line of
+  // its own: live_ is written all the time).
+  alignas(k_cache_line) std::atomic<bool> stopping_{false};
+  // Bits 0-30: tasks admitted and not yet terminal (RMW by spawn and by the
+  // terminal transition). Bit 31 (k_live_stopping): set by ~scheduler();
+  // admission fails from then on. The destructor futex-waits on this word
+  // until the count is zero.
+  alignas(k_cache_line) std::atomic<std::uint32_t> live_{0};
+  // Counters of events on threads that are not workers.
+  worker_counters external_;
+};
+
+/// The worker running on this thread. Owned by its scheduler_core; only
+/// its own thread touches the non-atomic fields.
+struct worker_context {
+  scheduler_base* sched = nullptr;
+  work_deque deque;
+  worker_counters counters;
+  // Trampoline: the coroutine the worker loop resumes next. Awaiters store
+  // here instead of returning a handle for symmetric transfer, so a chain of
+  // 100,000 inline awaits does not grow the stack even when the compiler
+  // does not emit the transfer as a tail call (g++ 12 at -O0 and with TSan).
+  std::coroutine_handle<> next;
+  // Coroutines that yielded: run after the deque is empty (then stealable).
+  std::vector<std::coroutine_handle<>> yielded;
+  // Scratch for items taken from the injection queue (reused, no allocation).
+  std::vector<work_item> injected_batch;
+  // The task whose body this worker is running (for this_task::).
+  task_state* current = nullptr;
+  std::uint64_t rng_state = 0;
+
+  void push_local(work_item item) {
+    deque.push(item);
+    sched->idle_.notify_work_available();
+  }
+};
+
+inline thread_local worker_context* tls_worker = nullptr;
+
+/// The worker of `sched` running this thread, or nullptr.
+inline worker_context* worker_of(const scheduler_base* sched) noexcept {
+  worker_context* w = tls_worker;
+  return (w != nullptr && w->sched == sched) ? w : nullptr;
+}
+
+/// Makes `item` runnable on `sched`; `node` carries it if this thread is
+/// not one of `sched`'s workers.
+inline void schedule(scheduler_base* sched, work_item item, work_node& node) {
+  if (worker_context* w = worker_of(sched)) {
+    w->push_local(item);
+  } else {
+    node.item = item;
+    sched->inject(node);
+  }
+}
+
+/// Continue with `h` after the current coroutine suspends: on a worker, via
+/// the trampoline; elsewhere by symmetric transfer.
+inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> h) noexcept {
+  if (worker_context* w = tls_worker) {
+    w->next = h;
+    return std::noop_coroutine();
+  }
+  return h;
+}
+
+}  // namespace weft::detail

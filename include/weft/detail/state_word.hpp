@@ -1,0 +1,73 @@
+#pragma once
+// The state word of a task: its whole lifecycle in one atomic 64-bit word,
+// so done()/cancelled() are one load and cancel-vs-completion is decided by
+// one atomic operation.
+//
+// Bits (masks below):
+//   k_started          the body was resumed for the first time (a worker set it)
+//   k_done             terminal: the outcome bits and the result are final
+//   k_outcome_mask     succeeded / failed / cancelled, valid once k_done
+//   k_cancel_requested a cancellation was requested (sticky)
+//   k_result_taken     a move-only result was moved out
+//   k_record_mask      the cancel_record of the first request (64-aligned
+//                      pointer); non-zero exactly when k_cancel_requested
+
+#include <cstdint>
+
+#include <weft/cancel_reason.hpp>
+
+namespace weft::detail {
+
+inline constexpr std::uint64_t k_started = 1u << 0;
+inline constexpr std::uint64_t k_done = 1u << 1;
+inline constexpr std::uint64_t k_outcome_mask = 3u << 2;
+inline constexpr std::uint64_t k_succeeded = 0u << 2;
+inline constexpr std::uint64_t k_failed = 1u << 2;
+inline constexpr std::uint64_t k_cancelled = 2u << 2;
+inline constexpr std::uint64_t k_cancel_requested = 1u << 4;
+inline constexpr std::uint64_t k_result_taken = 1u << 5;
+inline constexpr std::uint64_t k_record_align = 64;
+inline constexpr std::uint64_t k_record_mask = ~(k_record_align - 1);
+
+/// An immutable cancel reason, pointed to by the state word. Requests with
+/// an empty message use one of the static records (no allocation); others
+/// are allocated by the requester and freed with the task's frame.
+struct alignas(k_record_align) cancel_record {
+  cancel_reason reason;
+};
+
+inline const cancel_record* static_record(cancel_kind kind) noexcept {
+  static const cancel_record records[] = {
+      {{cancel_kind::user, {}}},           {{cancel_kind::timeout, {}}},
+      {{cancel_kind::sibling_failed, {}}}, {{cancel_kind::parent_cancelled, {}}},
+      {{cancel_kind::shutdown, {}}},
+  };
+  return &records[static_cast<unsigned>(kind)];
+}
+
+inline bool is_static_record(const cancel_record* r) noexcept {
+  for (unsigned k = 0; k <= static_cast<unsigned>(cancel_kind::shutdown); ++k) {
+    if (r == static_record(static_cast<cancel_kind>(k))) return true;
+  }
+  return false;
+}
+
+/// A record for `reason`: static when the message is empty.
+inline const cancel_record* make_record(cancel_kind kind, std::string_view message) {
+  if (message.empty()) return static_record(kind);
+  return new cancel_record{{kind, std::string(message)}};
+}
+
+inline void free_record(const cancel_record* r) noexcept {
+  if (r != nullptr && !is_static_record(r)) delete r;
+}
+
+inline const cancel_record* record_of(std::uint64_t word) noexcept {
+  return reinterpret_cast<const cancel_record*>(word & k_record_mask);
+}
+
+inline std::uint64_t record_bits(const cancel_record* r) noexcept {
+  return reinterpret_cast<std::uint64_t>(r);
+}
+
+}  // namespace weft::detail

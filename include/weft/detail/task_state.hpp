@@ -1,0 +1,271 @@
+#pragma once
+// The shared state of a spawned task: its state word, reference count,
+// waiter list and cancellation target. It is a member of the task's
+// promise, so it lives inside the coroutine frame (one allocation per task).
+//
+// Ownership: the frame is destroyed when refs_ reaches zero. References are
+// held by each task_handle and by the "run reference" (taken at spawn,
+// dropped when the body has finished, or when a worker drops a task that
+// was cancelled before it started).
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include <weft/errors.hpp>
+#include <weft/detail/futex.hpp>
+#include <weft/detail/runtime.hpp>
+#include <weft/detail/state_word.hpp>
+
+namespace weft::detail {
+
+/// A node in a task's waiter list, registered lock-free; `wake` runs once,
+/// after the terminal state is published. A waiter may be destroyed by its
+/// owner as soon as `wake` has started, so `wake` reads the node first.
+struct waiter {
+  waiter* next = nullptr;
+  void (*wake)(waiter*) noexcept = nullptr;
+};
+
+/// A thread blocked in wait(). Lives on that thread's stack.
+struct thread_waiter : waiter {
+  std::atomic<std::uint32_t> woken{0};
+
+  thread_waiter() { wake = &wake_thread; }
+  static void wake_thread(waiter* w) noexcept {
+    auto* self = static_cast<thread_waiter*>(w);
+    std::atomic<std::uint32_t>* word = &self->woken;
+    // release: pairs with the acquire in block(); after this store the
+    // waiter may return, so only the address (not the memory) is used next.
+    word->store(1, std::memory_order_release);
+    futex_wake(word, 1);
+  }
+  void block() noexcept {
+    while (woken.load(std::memory_order_acquire) == 0) futex_wait(woken, 0);
+  }
+};
+
+/// A coroutine suspended until a task is terminal; woken onto `sched`.
+struct coroutine_waiter : waiter {
+  std::coroutine_handle<> handle;
+  scheduler_base* sched = nullptr;
+  work_node node;
+
+  coroutine_waiter() { wake = &wake_coroutine; }
+  static void wake_coroutine(waiter* w) noexcept {
+    auto* self = static_cast<coroutine_waiter*>(w);
+    schedule(self->sched, as_work(self->handle), self->node);
+  }
+};
+
+class task_state {
+ public:
+  task_state() = default;
+  task_state(const task_state&) = delete;
+  task_state& operator=(const task_state&) = delete;
+  ~task_state() { free_record(record_of(word_.load(std::memory_order_relaxed))); }
+
+  // ---- queries (any thread)
+
+  /// acquire: pairs with the release in finish(); the result is visible.
+  std::uint64_t load() const noexcept { return word_.load(std::memory_order_acquire); }
+  bool done() const noexcept { return (load() & k_done) != 0; }
+  bool cancelled() const noexcept {
+    return (load() & (k_done | k_outcome_mask)) == (k_done | k_cancelled);
+  }
+  std::uint32_t cancelling() const noexcept {
+    return cancelling_.load(std::memory_order_relaxed);
+  }
+
+  /// The first cancel request's reason (requested must be set in `word`).
+  static const cancel_reason& reason_in(std::uint64_t word) noexcept {
+    return record_of(word)->reason;
+  }
+
+  /// At a suspension point of the task rooted here (on its worker): asks
+  /// for shutdown cancellation if the scheduler is stopping; true if
+  /// cancellation has been requested.
+  bool cancellation_point() {
+    if ((load() & k_cancel_requested) != 0) return true;
+    if (sched_ != nullptr && sched_->stopping()) {
+      request_cancel(cancel_kind::shutdown, {});
+      return true;
+    }
+    return false;
+  }
+
+  [[noreturn]] void throw_cancelled() const { throw cancelled_error(reason_in(load())); }
+
+  // ---- references
+
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    // acq_rel: the last owner must see every other owner's writes before it
+    // destroys the frame.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) frame_.destroy();
+  }
+  void set_refs(std::uint32_t n) noexcept { refs_.store(n, std::memory_order_relaxed); }
+
+  // ---- lifecycle
+
+  /// The worker about to run the body for the first time. False if the
+  /// task was cancelled before it started (it is terminal already).
+  bool try_start() noexcept {
+    // acquire: pairs with the CAS in request_cancel() (its record).
+    return (word_.fetch_or(k_started, std::memory_order_acquire) & k_done) == 0;
+  }
+
+  /// A task refused by a stopping scheduler: terminal before it was queued.
+  void reject_for_shutdown() noexcept {
+    word_.store(k_done | k_cancelled | k_cancel_requested |
+                    record_bits(static_record(cancel_kind::shutdown)),
+                std::memory_order_release);
+    waiters_.store(k_closed, std::memory_order_release);
+  }
+
+  /// The body has ended with `outcome`; the result or error_ is written.
+  /// Publishes the terminal state, wakes the waiters, then accounts the task
+  /// with its scheduler (the last touch of the scheduler).
+  void finish(std::uint64_t outcome) noexcept {
+    // release: pairs with the acquire in load(); publishes the result.
+    // An RMW (not a store) because a concurrent cancel may set its bits.
+    word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
+    wake_all();
+    sched_->on_task_terminal(outcome);
+  }
+
+  /// Records a cancellation request (the first one's reason wins). Returns
+  /// false if the task is already done. A task that has not started becomes
+  /// terminal (cancelled) here and never runs; a running one is woken from
+  /// the handle it awaits, if any.
+  bool request_cancel(cancel_kind kind, std::string_view message) {
+    std::uint64_t w = word_.load(std::memory_order_acquire);
+    if ((w & k_done) != 0) return false;
+    if ((w & k_cancel_requested) != 0) {
+      cancelling_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    const cancel_record* record = make_record(kind, message);
+    for (;;) {
+      std::uint64_t next = w | k_cancel_requested | record_bits(record);
+      if ((w & k_started) == 0) next |= k_done | k_cancelled;
+      // seq_cst: pairs with the seq_cst exchange in arm_cancel_target() (a
+      // Dekker pair: the awaiter either sees the flag or we see its target).
+      // The release half publishes *record to readers of the word.
+      if (word_.compare_exchange_weak(w, next, std::memory_order_seq_cst,
+                                      std::memory_order_acquire)) {
+        cancelling_.fetch_add(1, std::memory_order_relaxed);
+        if ((w & k_started) == 0) {
+          wake_all();
+          sched_->on_task_terminal(k_cancelled);
+        } else {
+          propagate_cancel();
+        }
+        return true;
+      }
+      if ((w & (k_done | k_cancel_requested)) != 0) {
+        free_record(record);
+        if ((w & k_done) != 0) return false;
+        cancelling_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+    }
+  }
+
+  /// Claims the right to move a move-only result out; throws if taken.
+  void mark_result_taken(const char* what) {
+    if ((word_.fetch_or(k_result_taken, std::memory_order_acq_rel) & k_result_taken) != 0) {
+      throw invalid_state_error(std::string(what) +
+                                ": the move-only result of this task was already taken; it can "
+                                "be taken once, so keep the value from the first call");
+    }
+  }
+
+  // ---- waiters
+
+  /// False if the task is already terminal (the waiter is not registered).
+  bool add_waiter(waiter* node) noexcept {
+    // acquire: pairs with the exchange in wake_all(); seeing k_closed means
+    // the terminal state and result are visible.
+    std::uintptr_t head = waiters_.load(std::memory_order_acquire);
+    do {
+      if (head == k_closed) return false;
+      node->next = reinterpret_cast<waiter*>(head);
+      // release: publishes the node's fields to the waker.
+    } while (!waiters_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
+                                             std::memory_order_release,
+                                             std::memory_order_acquire));
+    return true;
+  }
+
+  /// Blocks this (non-worker) thread until the task is terminal. No system
+  /// call when it is already done.
+  void wait_blocking() noexcept {
+    if (done()) return;
+    thread_waiter node;
+    if (add_waiter(&node)) node.block();
+  }
+
+  // ---- cancellation target: the task that the task rooted here awaits
+
+  /// Before suspending on `target`: a cancel of this task is passed on to it.
+  void arm_cancel_target(task_state* target) {
+    target->add_ref();  // owned by the slot; released by whoever empties it
+    // seq_cst: see request_cancel(); the caller re-reads the word after this.
+    task_state* old = cancel_target_.exchange(target, std::memory_order_seq_cst);
+    if (old != nullptr) old->release();  // unreachable: one await at a time per root
+  }
+  void disarm_cancel_target() noexcept {
+    if (task_state* t = cancel_target_.exchange(nullptr, std::memory_order_acq_rel)) t->release();
+  }
+
+  // ---- set at spawn, then read-only
+
+  scheduler_base* sched_ = nullptr;
+  std::coroutine_handle<> frame_;  // the coroutine whose promise holds this state
+  work_node inject_node_;          // carries the first run when spawned off-worker
+  // Written by the body before finish() (published by its release).
+  std::exception_ptr error_;
+
+ private:
+  static constexpr std::uintptr_t k_closed = 1;
+
+  void wake_all() noexcept {
+    // acq_rel: acquire the registered nodes' fields; release the terminal
+    // state to add_waiter() callers that find the list closed.
+    std::uintptr_t head = waiters_.exchange(k_closed, std::memory_order_acq_rel);
+    auto* node = reinterpret_cast<waiter*>(head);
+    while (node != nullptr) {
+      waiter* next = node->next;  // read before waking: the node may vanish
+      node->wake(node);
+      node = next;
+    }
+  }
+
+  void propagate_cancel() {
+    // seq_cst: second half of the Dekker pair with arm_cancel_target().
+    task_state* target = cancel_target_.exchange(nullptr, std::memory_order_seq_cst);
+    if (target == nullptr) return;
+    target->request_cancel(cancel_kind::parent_cancelled, reason_in(load()).message);
+    target->release();
+  }
+
+  // The state word (bits in state_word.hpp). Written by the worker (start,
+  // finish) and by cancellers (CAS); read by everyone.
+  std::atomic<std::uint64_t> word_{0};
+  // Handles plus the run reference.
+  std::atomic<std::uint32_t> refs_{0};
+  // Cancel requests made while not done (asyncio's Task.cancelling()).
+  std::atomic<std::uint32_t> cancelling_{0};
+  // Lock-free stack of waiters; k_closed once terminal. Pushed by waiters,
+  // closed by the task's finisher.
+  std::atomic<std::uintptr_t> waiters_{0};
+  // The task awaited by the coroutine running on this root, with a reference
+  // owned by the slot. Written by the awaiter; emptied by it or a canceller.
+  std::atomic<task_state*> cancel_target_{nullptr};
+};
+
+}  // namespace weft::detail

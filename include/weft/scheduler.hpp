@@ -1,0 +1,120 @@
+#pragma once
+/// \file
+/// weft::scheduler: a pool of worker threads that steal work from each other.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include <weft/errors.hpp>
+#include <weft/task.hpp>
+#include <weft/task_handle.hpp>
+#include <weft/detail/promise.hpp>
+#include <weft/detail/runtime.hpp>
+
+namespace weft {
+
+namespace detail {
+class scheduler_core;
+}  // namespace detail
+
+/// Counters of a scheduler, summed over its workers when read.
+struct scheduler_stats {
+  std::uint64_t spawned = 0;        ///< tasks spawned (including refused at shutdown)
+  std::uint64_t succeeded = 0;      ///< tasks that returned
+  std::uint64_t failed = 0;         ///< tasks an exception escaped from
+  std::uint64_t cancelled = 0;      ///< tasks that ended cancelled
+  std::uint64_t steals = 0;         ///< work items taken from another worker
+  std::uint64_t failed_steals = 0;  ///< steal attempts that found nothing or lost a race
+  std::uint64_t parks = 0;          ///< times a worker went to sleep
+};
+
+/// A pool of worker threads running weft tasks.
+///
+/// Thread safety: spawn() and stats() may be called from any thread,
+/// concurrently. The destructor must not race with calls from other
+/// threads that are not the scheduler's own tasks.
+class scheduler {
+ public:
+  /// One worker per hardware thread.
+  scheduler();
+  /// `workers` threads. Throws invalid_argument_error if it is 0 or more
+  /// than max_workers().
+  explicit scheduler(std::size_t workers);
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  /// Clean shutdown: every unfinished task is cancelled (reason shutdown:
+  /// its next suspension point throws; one that never started never runs),
+  /// waits until every task is terminal, then joins the workers. Tasks
+  /// spawned during shutdown are cancelled at once. Aborts with a diagnostic
+  /// if called on one of this scheduler's own workers.
+  ~scheduler();
+
+  /// Starts `t` on the pool (asyncio.create_task). Callable from any thread.
+  /// The task is independent of the spawner: cancelling the spawner does not
+  /// cancel it. Throws invalid_state_error if `t` is empty.
+  template <class T>
+  task_handle<T> spawn(task<T> t) {
+    return spawn_on(base(), std::move(t));
+  }
+
+  std::size_t worker_count() const noexcept;
+  scheduler_stats stats() const noexcept;
+
+  /// The largest worker count a scheduler accepts.
+  static std::size_t max_workers() noexcept;
+
+  /// Spawns onto the scheduler behind `sched` (shared by spawn overloads).
+  template <class T>
+  static task_handle<T> spawn_on(detail::scheduler_base* sched, task<T> t) {
+    auto frame = t.release("spawn()");
+    detail::promise<T>& p = frame.promise();
+    detail::task_state& state = p.state_;
+    p.root_ = &state;
+    state.sched_ = sched;
+    if (!sched->admit_task()) {
+      state.set_refs(1);  // the handle's only
+      state.reject_for_shutdown();
+      return detail::adopt_handle(&p);
+    }
+    state.set_refs(2);  // the handle's and the run reference
+    task_handle<T> handle = detail::adopt_handle(&p);
+    detail::schedule(sched, detail::as_work(&state), state.inject_node_);
+    return handle;
+  }
+
+ private:
+  detail::scheduler_base* base() const noexcept;
+  std::unique_ptr<detail::scheduler_core> core_;
+};
+
+/// Inside a task: spawns `t` on the current task's scheduler. Outside any
+/// task throws invalid_state_error (call scheduler::spawn instead).
+template <class T>
+task_handle<T> spawn(task<T> t) {
+  detail::worker_context* w = detail::tls_worker;
+  if (w == nullptr) {
+    throw invalid_state_error(
+        "weft::spawn() called outside a weft task, where there is no current scheduler; call "
+        "spawn() on a weft::scheduler instead");
+  }
+  return scheduler::spawn_on(w->sched, std::move(t));
+}
+
+/// Runs `t` on `sched`, blocks until it is done and returns its value or
+/// rethrows (asyncio.run). Throws invalid_state_error on a worker thread.
+template <class T>
+T sync_wait(scheduler& sched, task<T> t) {
+  if (detail::tls_worker != nullptr) {
+    throw invalid_state_error(
+        "weft::sync_wait() called on a weft worker thread, where blocking would deadlock the "
+        "pool; co_await the task instead");
+  }
+  task_handle<T> handle = sched.spawn(std::move(t));
+  handle.wait();
+  return handle.result();
+}
+
+}  // namespace weft

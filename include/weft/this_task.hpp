@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// weft::this_task: the running task's view of its own cancellation, for
+/// compute loops that do not suspend.
+
+#include <weft/errors.hpp>
+#include <weft/detail/runtime.hpp>
+#include <weft/detail/task_state.hpp>
+
+namespace weft::detail {
+/// The task whose body runs on this thread; throws outside one.
+inline task_state& current_task(const char* what) {
+  worker_context* w = tls_worker;
+  if (w == nullptr || w->current == nullptr) {
+    throw invalid_state_error(std::string(what) +
+                              " called outside a weft task; call it from the body of a task "
+                              "running on a scheduler");
+  }
+  return *w->current;
+}
+}  // namespace weft::detail
+
+namespace weft::this_task {
+
+/// True if the running task's cancellation was requested (or its scheduler
+/// is shutting down). No suspension; an atomic load. Throws
+/// invalid_state_error outside a task.
+inline bool cancellation_requested() {
+  return weft::detail::current_task("this_task::cancellation_requested()").cancellation_point();
+}
+
+/// Throws cancelled_error (with the request's reason) if the running task's
+/// cancellation was requested. Throws invalid_state_error outside a task.
+inline void throw_if_cancelled() {
+  weft::detail::task_state& self = weft::detail::current_task("this_task::throw_if_cancelled()");
+  if (self.cancellation_point()) self.throw_cancelled();
+}
+
+}  // namespace weft::this_task

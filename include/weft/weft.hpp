@@ -1,0 +1,11 @@
+#pragma once
+/// \file
+/// The umbrella header: everything weft offers.
+
+#include <weft/cancel_reason.hpp>
+#include <weft/errors.hpp>
+#include <weft/scheduler.hpp>
+#include <weft/task.hpp>
+#include <weft/task_handle.hpp>
+#include <weft/this_task.hpp>
+#include <weft/yield.hpp>

@@ -1,0 +1,66 @@
+// scheduler_base: admission and terminal accounting of tasks, injection.
+// The live_ word packs the count of live tasks with the stopping bit so
+// that the last decrement is one RMW and nothing touches the scheduler
+// after it (the destructor may return as soon as the count is zero).
+
+#include <weft/detail/runtime.hpp>
+
+#include "scheduler_core.hpp"
+
+namespace weft::detail {
+
+namespace {
+// Counters of the thread's own worker are bumped without RMW; the external
+// set is shared between threads and needs one.
+void bump(scheduler_base* sched, worker_counters& external,
+          std::atomic<std::uint64_t> worker_counters::*field) noexcept {
+  if (worker_context* w = worker_of(sched)) {
+    worker_counters::bump(w->counters.*field);
+  } else {
+    (external.*field).fetch_add(1, std::memory_order_relaxed);
+  }
+}
+}  // namespace
+
+bool scheduler_base::admit_task() noexcept {
+  bump(this, external_, &worker_counters::spawned);
+  // acq_rel: ordered with the fetch_or of k_stopping in shut_down(); either
+  // the destructor counts this task or this spawn sees it stopping.
+  std::uint32_t old = live_.fetch_add(1, std::memory_order_acq_rel);
+  if ((old & k_live_stopping) == 0) return true;
+  bump(this, external_, &worker_counters::cancelled);
+  retire_live();
+  return false;
+}
+
+void scheduler_base::on_task_terminal(std::uint64_t outcome) noexcept {
+  switch (outcome) {
+    case k_succeeded: bump(this, external_, &worker_counters::succeeded); break;
+    case k_failed: bump(this, external_, &worker_counters::failed); break;
+    default: bump(this, external_, &worker_counters::cancelled); break;
+  }
+  retire_live();
+}
+
+void scheduler_base::retire_live() noexcept {
+  std::atomic<std::uint32_t>* word = &live_;
+  // acq_rel: the destructor's acquire load of live_ sees every write of
+  // every task. After this RMW the scheduler may be gone: only the address
+  // is used (futex_wake touches no user memory).
+  std::uint32_t old = word->fetch_sub(1, std::memory_order_acq_rel);
+  if (old == (k_live_stopping | 1)) futex_wake_all(word);
+}
+
+void scheduler_base::inject(work_node& node) noexcept {
+  auto* core = static_cast<scheduler_core*>(this);
+  work_node* head = core->injection_.load(std::memory_order_relaxed);
+  do {
+    node.next = head;
+    // release: pairs with the acquire exchange in take_injected(); the node
+    // and the frame it names are visible to the worker that takes it.
+  } while (!core->injection_.compare_exchange_weak(head, &node, std::memory_order_release,
+                                                   std::memory_order_relaxed));
+  idle_.notify_work_available();
+}
+
+}  // namespace weft::detail

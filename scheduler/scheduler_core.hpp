@@ -1,0 +1,51 @@
+#pragma once
+// The runtime behind weft::scheduler: the workers, their loop, the
+// injection queue, the shutdown protocol.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <weft/scheduler.hpp>
+#include <weft/detail/runtime.hpp>
+
+namespace weft::detail {
+
+class scheduler_core : public scheduler_base {
+ public:
+  explicit scheduler_core(std::size_t workers);
+  ~scheduler_core();
+  scheduler_core(const scheduler_core&) = delete;
+  scheduler_core& operator=(const scheduler_core&) = delete;
+
+  /// ~scheduler(): cancel, drain, join (see scheduler.hpp).
+  void shut_down() noexcept;
+
+  std::size_t worker_count() const noexcept { return workers_.size(); }
+  scheduler_stats stats() const noexcept;
+
+ private:
+  friend class scheduler_base;
+
+  void worker_main(worker_context& w) noexcept;
+  void run(worker_context& w, work_item item) noexcept;
+  // Own deque, then the injection queue, then yielded tasks, then stealing.
+  work_item find_work(worker_context& w);
+  work_item take_injected(worker_context& w);
+  work_item steal(worker_context& w);
+  // Spins as a searcher, then parks; k_no_work when the pool exits.
+  work_item wait_for_work(worker_context& w);
+  static void drop_unstarted(work_item item) noexcept;
+
+  std::vector<std::unique_ptr<worker_context>> workers_;
+  std::vector<std::thread> threads_;
+  // Lock-free stack of nodes pushed by threads that are not workers; a
+  // worker takes the whole stack at once (so no ABA).
+  alignas(k_cache_line) std::atomic<work_node*> injection_{nullptr};
+  // Set by shut_down() once every task is terminal: workers exit when idle.
+  std::atomic<bool> exit_{false};
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,143 @@
+// The worker loop: find work, run it through the trampoline, spin, park.
+
+#include <algorithm>
+
+#include <weft/detail/task_state.hpp>
+
+#include "scheduler_core.hpp"
+
+namespace weft::detail {
+
+namespace {
+// Rounds of looking for work before a worker parks; each round is one pass
+// over its deque, the injection queue and one steal sweep.
+constexpr int k_search_rounds = 64;
+
+std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+}  // namespace
+
+void scheduler_core::worker_main(worker_context& w) noexcept {
+  tls_worker = &w;
+  for (;;) {
+    work_item item = find_work(w);
+    if (item == k_no_work) item = wait_for_work(w);
+    if (item == k_no_work) break;
+    run(w, item);
+  }
+  tls_worker = nullptr;
+}
+
+void scheduler_core::run(worker_context& w, work_item item) noexcept {
+  std::coroutine_handle<> next;
+  if ((item & k_fresh_task) != 0) {
+    auto* state = reinterpret_cast<task_state*>(item & ~k_fresh_task);
+    // A task still queued at shutdown never runs.
+    if (stopping()) state->request_cancel(cancel_kind::shutdown, {});
+    if (!state->try_start()) {  // cancelled before it started
+      state->release();         // the run reference
+      return;
+    }
+    w.current = state;
+    next = state->frame_;
+  } else {
+    next = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(item));
+  }
+  // The trampoline: awaiters leave the coroutine to continue with in
+  // w.next and return to here, so inline await chains never nest frames.
+  while (next) {
+    w.next = nullptr;
+    next.resume();
+    next = w.next;
+  }
+  w.current = nullptr;
+}
+
+work_item scheduler_core::find_work(worker_context& w) {
+  if (work_item item = w.deque.pop()) return item;
+  if (work_item item = take_injected(w)) return item;
+  if (!w.yielded.empty()) {
+    // Oldest yielder ends up at the bottom, so it is popped first; the rest
+    // are stealable meanwhile.
+    std::for_each(w.yielded.rbegin(), w.yielded.rend(),
+                  [&](std::coroutine_handle<> h) { w.deque.push(as_work(h)); });
+    w.yielded.clear();
+    if (workers_.size() > 1) idle_.notify_work_available();
+    return w.deque.pop();
+  }
+  return steal(w);
+}
+
+work_item scheduler_core::take_injected(worker_context& w) {
+  if (injection_.load(std::memory_order_relaxed) == nullptr) return k_no_work;
+  // acquire: pairs with the release CAS in inject(); nodes are visible.
+  work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
+  if (node == nullptr) return k_no_work;
+  // The stack is newest-first: keep the oldest to run now and push the rest
+  // so that older ones are popped first.
+  work_item first = k_no_work;
+  std::vector<work_item>& batch = w.injected_batch;
+  batch.clear();
+  for (; node != nullptr;) {
+    work_node* next = node->next;  // read before the item can run and free the node
+    batch.push_back(node->item);
+    node = next;
+  }
+  first = batch.back();
+  batch.pop_back();
+  for (work_item item : batch) w.deque.push(item);
+  if (!batch.empty()) idle_.notify_work_available();
+  return first;
+}
+
+work_item scheduler_core::steal(worker_context& w) {
+  const std::size_t n = workers_.size();
+  if (n < 2) return k_no_work;
+  std::size_t start = static_cast<std::size_t>(next_random(w.rng_state) % n);
+  for (std::size_t i = 0; i < n; ++i) {
+    worker_context& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    bool lost_race = false;
+    work_item item = victim.deque.steal(lost_race);
+    if (item != k_no_work) {
+      worker_counters::bump(w.counters.steals);
+      return item;
+    }
+    worker_counters::bump(w.counters.failed_steals);
+  }
+  return k_no_work;
+}
+
+work_item scheduler_core::wait_for_work(worker_context& w) {
+  idle_.begin_search();
+  for (int round = 0; round < k_search_rounds; ++round) {
+    if (work_item item = find_work(w)) {
+      idle_.end_search();
+      return item;
+    }
+    if (exit_.load(std::memory_order_acquire)) break;
+    for (int i = 0; i < 16; ++i) cpu_relax();
+  }
+  idle_.end_search();
+  for (;;) {
+    std::uint32_t epoch = idle_.prepare_park();
+    // The second look of the parking protocol (idle_state.hpp).
+    if (work_item item = find_work(w)) {
+      idle_.cancel_park();
+      return item;
+    }
+    // acquire: pairs with the release store in shut_down().
+    if (exit_.load(std::memory_order_acquire)) {
+      idle_.cancel_park();
+      return k_no_work;
+    }
+    worker_counters::bump(w.counters.parks);
+    idle_.park(epoch);
+  }
+}
+
+}  // namespace weft::detail
