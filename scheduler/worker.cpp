@@ -38,12 +38,12 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     auto* state = reinterpret_cast<task_state*>(item & ~k_fresh_task);
     // A task still queued at shutdown never runs.
     if (stopping()) state->request_cancel(cancel_kind::shutdown, {});
-    if (!state->try_start()) {  // cancelled before it started
-      state->release();         // the run reference
-      return;
+    if (state->try_start()) {
+      w.current = state;
+      next = state->frame_;
+    } else {  // cancelled before it started: the body never runs
+      next = state->abandon_unstarted();
     }
-    w.current = state;
-    next = state->frame_;
   } else {
     next = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(item));
   }

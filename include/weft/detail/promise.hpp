@@ -53,6 +53,12 @@ class promise_base {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
       promise_base& p = *promise;
       if (p.continuation_) return transfer_to(p.continuation_);
+      if (p.state_.join_ != nullptr) {
+        // A combinator child: after finish_joined() the parent may own this
+        // frame, so only its return value is used.
+        std::coroutine_handle<> parent = p.state_.finish_joined(p.outcome_);
+        return parent ? transfer_to(parent) : std::noop_coroutine();
+      }
       // A spawned task: publish, then drop the run reference. That may
       // destroy this frame (and this awaiter): touch nothing after it.
       p.state_.finish(p.outcome_);

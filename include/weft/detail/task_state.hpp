@@ -9,6 +9,8 @@
 // was cancelled before it started).
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -61,12 +63,46 @@ struct coroutine_waiter : waiter {
   }
 };
 
-class task_state {
+/// Something a suspended task waits on that must act when that task is
+/// cancelled (the awaited task, a timer, a group, a join). on_cancel() runs
+/// on the cancelling thread and must not block or resume anything inline.
+class cancel_target {
+ public:
+  virtual void on_cancel(const cancel_reason& reason) noexcept = 0;
+
+ protected:
+  ~cancel_target() = default;
+};
+
+/// Where a task started by a combinator (when_all, when_any) reports its
+/// end instead of publishing to handles. Returns the coroutine to continue
+/// with on this worker (the parent, when this was the last child), or null.
+class join_point {
+ public:
+  virtual std::coroutine_handle<> child_done(task_state& child) noexcept = 0;
+
+ protected:
+  ~join_point() = default;
+};
+
+/// What a cancel request does to a task that has not started yet.
+enum class unstarted_cancel : std::uint8_t {
+  terminal,   // spawned tasks: terminal at once, the body never runs
+  skip_body,  // combinator children: the worker ends it cancelled unrun
+  run_body,   // timeout children: the body starts and meets the flag
+};
+
+class task_state final : public cancel_target {
  public:
   task_state() = default;
   task_state(const task_state&) = delete;
   task_state& operator=(const task_state&) = delete;
   ~task_state() { free_record(record_of(word_.load(std::memory_order_relaxed))); }
+
+  /// As a cancel target: the task awaiting this one was cancelled.
+  void on_cancel(const cancel_reason& reason) noexcept override {
+    request_cancel(cancel_kind::parent_cancelled, reason.message);
+  }
 
   // ---- queries (any thread)
 
@@ -112,10 +148,31 @@ class task_state {
   // ---- lifecycle
 
   /// The worker about to run the body for the first time. False if the
-  /// task was cancelled before it started (it is terminal already).
+  /// body must not run: the task was cancelled before it started (a spawned
+  /// one is terminal already; a combinator child is ended by the caller).
   bool try_start() noexcept {
     // acquire: pairs with the CAS in request_cancel() (its record).
-    return (word_.fetch_or(k_started, std::memory_order_acquire) & k_done) == 0;
+    std::uint64_t old = word_.fetch_or(k_started, std::memory_order_acquire);
+    if ((old & k_done) != 0) return false;
+    return !((old & k_cancel_requested) != 0 && unstarted_ == unstarted_cancel::skip_body);
+  }
+
+  /// A combinator child has ended with `outcome`: tells its join point.
+  /// Returns the coroutine to continue with (the parent) or null; after a
+  /// null return the parent may already own and destroy this frame.
+  std::coroutine_handle<> finish_joined(std::uint64_t outcome) noexcept {
+    // release: the parent reads the result after the join's own acq_rel RMW;
+    // this publishes the word to queries made on the child meanwhile.
+    word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
+    return join_->child_done(*this);
+  }
+
+  /// The worker dequeued a task whose body must not run (try_start() was
+  /// false). Returns the coroutine to continue with, if any.
+  std::coroutine_handle<> abandon_unstarted() noexcept {
+    if (join_ != nullptr) return finish_joined(k_cancelled);
+    release();  // the run reference of a spawned task, terminal already
+    return {};
   }
 
   /// A task refused by a stopping scheduler: terminal before it was queued.
@@ -151,14 +208,15 @@ class task_state {
     const cancel_record* record = make_record(kind, message);
     for (;;) {
       std::uint64_t next = w | k_cancel_requested | record_bits(record);
-      if ((w & k_started) == 0) next |= k_done | k_cancelled;
+      const bool ends_now = (w & k_started) == 0 && unstarted_ == unstarted_cancel::terminal;
+      if (ends_now) next |= k_done | k_cancelled;
       // seq_cst: pairs with the seq_cst exchange in arm_cancel_target() (a
       // Dekker pair: the awaiter either sees the flag or we see its target).
       // The release half publishes *record to readers of the word.
       if (word_.compare_exchange_weak(w, next, std::memory_order_seq_cst,
                                       std::memory_order_acquire)) {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
-        if ((w & k_started) == 0) {
+        if (ends_now) {
           wake_all();
           sched_->on_task_terminal(k_cancelled);
         } else {
@@ -209,23 +267,52 @@ class task_state {
     if (add_waiter(&node)) node.block();
   }
 
-  // ---- cancellation target: the task that the task rooted here awaits
+  // ---- cancellation target: what the coroutine running on this root awaits
 
-  /// Before suspending on `target`: a cancel of this task is passed on to it.
-  void arm_cancel_target(task_state* target) {
-    target->add_ref();  // owned by the slot; released by whoever empties it
-    // seq_cst: see request_cancel(); the caller re-reads the word after this.
-    task_state* old = cancel_target_.exchange(target, std::memory_order_seq_cst);
-    if (old != nullptr) old->release();  // unreachable: one await at a time per root
+  /// Before suspending on `target` (owner only; the slot is empty). A
+  /// cancel of this task calls target->on_cancel() from now on.
+  void arm_cancel_target(cancel_target* target) noexcept {
+    // seq_cst: a Dekker pair with the CAS on word_ in request_cancel(); the
+    // caller re-reads the word after this, so one side sees the other.
+    cancel_slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_seq_cst);
   }
+
+  /// After resuming (owner only). If a canceller is inside on_cancel() of
+  /// the target, waits for it to leave: the target may live in the frame
+  /// that is about to go on. The canceller never blocks, so this is short.
   void disarm_cancel_target() noexcept {
-    if (task_state* t = cancel_target_.exchange(nullptr, std::memory_order_acq_rel)) t->release();
+    std::uintptr_t v = cancel_slot_.load(std::memory_order_acquire);
+    for (int spins = 0;;) {
+      if (v == 0) return;
+      if (v == k_slot_busy) {
+        if (++spins > 64) {
+          spins = 0;
+          std::this_thread::yield();
+        } else {
+          cpu_relax();
+        }
+        // acquire: pairs with the release store that ends on_cancel().
+        v = cancel_slot_.load(std::memory_order_acquire);
+        continue;
+      }
+      if (cancel_slot_.compare_exchange_weak(v, 0, std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+        return;
+      }
+    }
   }
+
+  /// The earliest deadline of the timeouts enclosing this task.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 
   // ---- set at spawn, then read-only
 
   scheduler_base* sched_ = nullptr;
   std::coroutine_handle<> frame_;  // the coroutine whose promise holds this state
+  // Null for a spawned task (it publishes to handles); else the combinator
+  // it reports to.
+  join_point* join_ = nullptr;
+  unstarted_cancel unstarted_ = unstarted_cancel::terminal;
   work_node inject_node_;          // carries the first run when spawned off-worker
   // Written by the body before finish() (published by its release).
   std::exception_ptr error_;
@@ -245,12 +332,20 @@ class task_state {
     }
   }
 
-  void propagate_cancel() {
+  void propagate_cancel() noexcept {
     // seq_cst: second half of the Dekker pair with arm_cancel_target().
-    task_state* target = cancel_target_.exchange(nullptr, std::memory_order_seq_cst);
-    if (target == nullptr) return;
-    target->request_cancel(cancel_kind::parent_cancelled, reason_in(load()).message);
-    target->release();
+    std::uintptr_t v = cancel_slot_.load(std::memory_order_seq_cst);
+    while (v != 0 && v != k_slot_busy) {
+      // Mark the slot busy while on_cancel() runs so that the owner's
+      // disarm waits before the target can go away.
+      if (cancel_slot_.compare_exchange_weak(v, k_slot_busy, std::memory_order_seq_cst,
+                                             std::memory_order_seq_cst)) {
+        reinterpret_cast<cancel_target*>(v)->on_cancel(reason_in(load()));
+        // release: pairs with the acquire in disarm_cancel_target().
+        cancel_slot_.store(0, std::memory_order_release);
+        return;
+      }
+    }
   }
 
   // The state word (bits in state_word.hpp). Written by the worker (start,
@@ -263,9 +358,11 @@ class task_state {
   // Lock-free stack of waiters; k_closed once terminal. Pushed by waiters,
   // closed by the task's finisher.
   std::atomic<std::uintptr_t> waiters_{0};
-  // The task awaited by the coroutine running on this root, with a reference
-  // owned by the slot. Written by the awaiter; emptied by it or a canceller.
-  std::atomic<task_state*> cancel_target_{nullptr};
+  // What the coroutine running on this root awaits: 0 (nothing), a
+  // cancel_target*, or k_slot_busy while a canceller runs its on_cancel().
+  // Armed and disarmed by the owner; swapped to busy and back by cancellers.
+  static constexpr std::uintptr_t k_slot_busy = 1;
+  std::atomic<std::uintptr_t> cancel_slot_{0};
 };
 
 }  // namespace weft::detail
