@@ -43,6 +43,8 @@ void scheduler_core::shut_down() noexcept {
   stopping_.store(true, std::memory_order_relaxed);
   // acq_rel: admissions after this fail; pairs with admit_task().
   live_.fetch_or(k_live_stopping, std::memory_order_acq_rel);
+  // Sleeping tasks wake now and meet their cancellation.
+  timers_.begin_shutdown();
   // Wake everyone: a parked worker may hold nothing, but yielded or queued
   // tasks elsewhere get to their cancellation sooner with all hands.
   idle_.wake_all();

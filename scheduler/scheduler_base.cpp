@@ -51,6 +51,14 @@ void scheduler_base::retire_live() noexcept {
   if (old == (k_live_stopping | 1)) futex_wake_all(word);
 }
 
+bool scheduler_base::add_timer(timer_entry& entry) {
+  return static_cast<scheduler_core*>(this)->timers_.add(entry);
+}
+
+bool scheduler_base::remove_timer(timer_entry& entry) noexcept {
+  return static_cast<scheduler_core*>(this)->timers_.remove(entry);
+}
+
 void scheduler_base::inject(work_node& node) noexcept {
   auto* core = static_cast<scheduler_core*>(this);
   work_node* head = core->injection_.load(std::memory_order_relaxed);

@@ -11,6 +11,8 @@
 #include <weft/scheduler.hpp>
 #include <weft/detail/runtime.hpp>
 
+#include "timer_service.hpp"
+
 namespace weft::detail {
 
 class scheduler_core : public scheduler_base {
@@ -46,6 +48,8 @@ class scheduler_core : public scheduler_base {
   alignas(k_cache_line) std::atomic<work_node*> injection_{nullptr};
   // Set by shut_down() once every task is terminal: workers exit when idle.
   std::atomic<bool> exit_{false};
+  // Declared last: its thread stops after the workers are joined.
+  timer_service timers_;
 };
 
 }  // namespace weft::detail

@@ -5,6 +5,7 @@
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
 #include <weft/scheduler.hpp>
+#include <weft/sleep.hpp>
 #include <weft/task.hpp>
 #include <weft/task_handle.hpp>
 #include <weft/this_task.hpp>

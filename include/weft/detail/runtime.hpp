@@ -15,6 +15,7 @@
 namespace weft::detail {
 
 class task_state;
+class timer_entry;
 
 /// Tag bit of a work_item that is a task_state whose body has not started
 /// (frames and task_states are at least 8-aligned, so bit 0 is free).
@@ -65,6 +66,15 @@ class scheduler_base {
   /// Accounts a new task; false if the scheduler is stopping (the task is
   /// then cancelled with reason shutdown and never runs).
   bool admit_task() noexcept;
+
+  /// Queues `entry` to fire at entry.when. False if it was removed before
+  /// being added, or if the scheduler is stopping and it fires on shutdown:
+  /// the caller then acts at once. Thread-safe.
+  bool add_timer(timer_entry& entry);
+  /// Takes `entry` out of the queue: true if it will not fire (the caller
+  /// acts instead), false if it fired or is firing (waits until fire()
+  /// returned). Afterwards the entry may be destroyed. Thread-safe.
+  bool remove_timer(timer_entry& entry) noexcept;
 
   idle_state idle_;
 
