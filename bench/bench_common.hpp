@@ -1,0 +1,135 @@
+#pragma once
+// Shared by every bench/<family>.cpp: smoke mode, the worker sweep, peak
+// resident set, and the main() that fails the process on SkipWithError.
+//
+// Naming: every row is registered as "<family>/<runtime>/workers:<n>" so
+// bench/report.py can split it back into workload, runtime and workers.
+
+#include <benchmark/benchmark.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace weft_bench {
+
+/// WEFT_BENCH_SMOKE=1 shrinks every problem to a tiny size and runs each row
+/// once: CI uses it so the suite cannot rot; the numbers mean nothing.
+inline bool smoke() {
+  static const bool on = [] {
+    const char* v = std::getenv("WEFT_BENCH_SMOKE");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+
+/// Picks the full or the smoke size.
+template <class T>
+T size(T full, T tiny) {
+  return smoke() ? tiny : full;
+}
+
+/// The worker counts swept: 1 .. hardware threads (WEFT_BENCH_MAX_WORKERS
+/// overrides the top; smoke mode sweeps 1 and 2 so the parallel paths run).
+inline std::vector<long> worker_counts() {
+  long top = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
+  if (const char* v = std::getenv("WEFT_BENCH_MAX_WORKERS")) top = std::max(1L, std::atol(v));
+  if (smoke()) top = 2;
+  std::vector<long> out;
+  for (long n = 1; n <= top; ++n) out.push_back(n);
+  return out;
+}
+
+/// The process's resident-set high-water mark in MiB (getrusage; ru_maxrss is
+/// in KiB on Linux). It never goes down, so it describes one row only when the
+/// row ran alone in its process: bench/report.py runs every row that way.
+inline double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+/// How a row's time is taken: on the wall clock (the work runs on other
+/// threads, so CPU time of the benchmark thread means nothing), or by the row
+/// itself with SetIterationTime (to leave set-up out of the timed region).
+enum class timing { wall, manual };
+
+/// Registers `fn` as "<family>/<runtime>/workers:<n>" for every swept n, in
+/// milliseconds.
+template <class Fn>
+benchmark::internal::Benchmark* add(const std::string& family, const std::string& runtime, Fn fn,
+                                    timing how = timing::wall) {
+  auto* b = benchmark::RegisterBenchmark((family + "/" + runtime).c_str(), fn);
+  b->ArgName("workers")->Unit(benchmark::kMillisecond);
+  if (how == timing::wall) {
+    b->UseRealTime();
+  } else {
+    b->UseManualTime();
+  }
+  for (long n : worker_counts()) b->Arg(n);
+  if (smoke()) b->Iterations(1);
+  return b;
+}
+
+/// Same, for a row that has no worker count (a serial baseline): reported as
+/// workers:1 so the table lines it up with the 1-worker rows.
+template <class Fn>
+benchmark::internal::Benchmark* add_serial(const std::string& family, const std::string& runtime,
+                                           Fn fn) {
+  auto* b = benchmark::RegisterBenchmark((family + "/" + runtime).c_str(), fn);
+  b->ArgName("workers")->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  if (smoke()) b->Iterations(1);
+  return b;
+}
+
+/// Sets the peak-RSS counter (see peak_rss_mib for when it is meaningful).
+inline void report_peak_rss(benchmark::State& state) {
+  state.counters["peak_rss_mib"] = benchmark::Counter(peak_rss_mib());
+}
+
+/// Forwards to the display reporter chosen by --benchmark_format and remembers
+/// whether any row called SkipWithError. Google Benchmark 1.7.1 prints the
+/// error ("ERROR OCCURRED" on the console, "error_occurred": true in JSON) but
+/// still exits 0; main() turns it into a failing exit status.
+class error_tracking_reporter : public benchmark::BenchmarkReporter {
+ public:
+  explicit error_tracking_reporter(benchmark::BenchmarkReporter* inner) : inner_(inner) {}
+  bool ReportContext(const Context& context) override { return inner_->ReportContext(context); }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.error_occurred) failed_ = true;
+    }
+    inner_->ReportRuns(runs);
+  }
+  void Finalize() override { inner_->Finalize(); }
+  bool failed() const { return failed_; }
+
+ private:
+  benchmark::BenchmarkReporter* inner_;
+  bool failed_ = false;
+};
+
+/// Registers the family's rows (`register_rows`), runs the ones selected by
+/// the command line, and returns 1 if any of them called SkipWithError.
+inline int run_main(int argc, char** argv, void (*register_rows)()) {
+  register_rows();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  error_tracking_reporter reporter(benchmark::CreateDefaultDisplayReporter());
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return reporter.failed() ? 1 : 0;
+}
+
+}  // namespace weft_bench
+
+/// Each bench/<family>.cpp ends with WEFT_BENCH_MAIN(register_rows) instead of
+/// BENCHMARK_MAIN().
+#define WEFT_BENCH_MAIN(register_rows) \
+  int main(int argc, char** argv) { return weft_bench::run_main(argc, argv, register_rows); }

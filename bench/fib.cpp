@@ -1,0 +1,152 @@
+// fib(30) fork-join: per-task overhead. No serial cutoff: every call forks,
+// so the time is almost all spawn / steal / join cost.
+//
+// Rows (all compute fib(n), checked against the plain recursive function):
+//   weft_spawn        spawn one child, run the other inline with co_await, then
+//                     co_await the spawned child's handle
+//   weft_when_all     co_await weft::when_all(fib(n-1), fib(n-2)): compiled in
+//                     once <weft/when_all.hpp> exists (see WEFT_BENCH_HAVE_WHEN_ALL)
+//   tbb_task_group    oneTBB's idiom: run one child in a task_group, the other
+//                     inline, then wait
+//   omp_task          OpenMP: one child as `omp task`, the other inline, taskwait
+//   serial_plain      the plain recursive function
+//   serial_coroutine  the same task<int> code with every child awaited inline,
+//                     run by sync_wait on a 1-worker scheduler: weft's work
+//                     overhead baseline (T1 / T(serial_coroutine))
+
+#include <weft/weft.hpp>
+
+#if __has_include(<weft/when_all.hpp>)
+#include <weft/when_all.hpp>
+#define WEFT_BENCH_HAVE_WHEN_ALL 1
+#endif
+
+#ifdef WEFT_BENCH_HAVE_TBB
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+#endif
+#ifdef WEFT_BENCH_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#include <cstddef>
+
+#include "bench_common.hpp"
+
+namespace {
+
+int fib_n() { return weft_bench::size(30, 15); }
+
+int fib_serial(int n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
+
+weft::task<int> fib_inline(int n) {
+  if (n < 2) co_return n;
+  int a = co_await fib_inline(n - 1);
+  int b = co_await fib_inline(n - 2);
+  co_return a + b;
+}
+
+weft::task<int> fib_spawn(int n) {
+  if (n < 2) co_return n;
+  weft::task_handle<int> first = weft::spawn(fib_spawn(n - 1));
+  int b = co_await fib_spawn(n - 2);
+  int a = co_await first;
+  co_return a + b;
+}
+
+#ifdef WEFT_BENCH_HAVE_WHEN_ALL
+// Written against the planned API (asyncio.gather-like, a tuple of results);
+// adjust here if when_all lands with another shape.
+weft::task<int> fib_when_all(int n) {
+  if (n < 2) co_return n;
+  auto [a, b] = co_await weft::when_all(fib_when_all(n - 1), fib_when_all(n - 2));
+  co_return a + b;
+}
+#endif
+
+#ifdef WEFT_BENCH_HAVE_TBB
+int fib_tbb(int n) {
+  if (n < 2) return n;
+  int a = 0;
+  tbb::task_group group;
+  group.run([&a, n] { a = fib_tbb(n - 1); });
+  int b = fib_tbb(n - 2);
+  group.wait();
+  return a + b;
+}
+#endif
+
+#ifdef WEFT_BENCH_HAVE_OPENMP
+int fib_omp(int n) {
+  if (n < 2) return n;
+  int a = 0;
+#pragma omp task shared(a) firstprivate(n)
+  a = fib_omp(n - 1);
+  int b = fib_omp(n - 2);
+#pragma omp taskwait
+  return a + b;
+}
+#endif
+
+/// Runs `compute` each iteration and checks it against the serial answer.
+template <class Fn>
+void run_checked(benchmark::State& state, Fn compute) {
+  int n = fib_n();
+  benchmark::DoNotOptimize(n);
+  const int expected = fib_serial(n);
+  for (auto _ : state) {
+    int got = compute(n);
+    if (got != expected) {
+      state.SkipWithError(("fib: wrong result " + std::to_string(got) + ", expected " +
+                           std::to_string(expected)).c_str());
+      break;
+    }
+  }
+  weft_bench::report_peak_rss(state);
+}
+
+std::size_t workers_of(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
+
+void register_rows() {
+  weft_bench::add("fib", "weft_spawn", [](benchmark::State& state) {
+    weft::scheduler sched{workers_of(state)};
+    run_checked(state, [&](int n) { return weft::sync_wait(sched, fib_spawn(n)); });
+  });
+#ifdef WEFT_BENCH_HAVE_WHEN_ALL
+  weft_bench::add("fib", "weft_when_all", [](benchmark::State& state) {
+    weft::scheduler sched{workers_of(state)};
+    run_checked(state, [&](int n) { return weft::sync_wait(sched, fib_when_all(n)); });
+  });
+#endif
+#ifdef WEFT_BENCH_HAVE_TBB
+  weft_bench::add("fib", "tbb_task_group", [](benchmark::State& state) {
+    tbb::task_arena arena{static_cast<int>(state.range(0))};
+    run_checked(state, [&](int n) { return arena.execute([n] { return fib_tbb(n); }); });
+  });
+#endif
+#ifdef WEFT_BENCH_HAVE_OPENMP
+  weft_bench::add("fib", "omp_task", [](benchmark::State& state) {
+    const int threads = static_cast<int>(state.range(0));
+    run_checked(state, [threads](int n) {
+      int result = 0;
+#pragma omp parallel num_threads(threads) shared(result) firstprivate(n)
+#pragma omp single
+      result = fib_omp(n);
+      return result;
+    });
+  });
+#endif
+  weft_bench::add_serial("fib", "serial_plain", [](benchmark::State& state) {
+    run_checked(state, [](int n) { return fib_serial(n); });
+  });
+  weft_bench::add_serial("fib", "serial_coroutine", [](benchmark::State& state) {
+    weft::scheduler sched{1};
+    run_checked(state, [&](int n) { return weft::sync_wait(sched, fib_inline(n)); });
+  });
+}
+
+}  // namespace
+
+WEFT_BENCH_MAIN(register_rows)
