@@ -20,9 +20,16 @@
 //   weft_await_handle  cancel a task blocked in `co_await handle` on a task
 //                      that loops on yield: the request is passed on, the
 //                      looping task ends, then the awaiter resumes and ends
-//   (weft_sleep: a task in weft::sleep_for; add once sleep_for exists.)
+//   weft_sleep         cancel a task in co_await weft::sleep_for(1 h): the
+//                      cancel wakes it through the timer service (compiled in
+//                      when <weft/sleep.hpp> exists)
 
 #include <weft/weft.hpp>
+
+#if __has_include(<weft/sleep.hpp>)
+#include <weft/sleep.hpp>
+#define WEFT_BENCH_HAVE_SLEEP 1
+#endif
 
 #ifdef WEFT_BENCH_HAVE_TBB
 #include <oneapi/tbb/task_arena.h>
@@ -65,6 +72,13 @@ weft::task<void> yield_forever(std::atomic<std::size_t>& started) {
   started.fetch_add(1, std::memory_order_release);
   for (;;) co_await weft::yield();
 }
+
+#ifdef WEFT_BENCH_HAVE_SLEEP
+weft::task<void> sleep_an_hour(std::atomic<std::size_t>& started) {
+  started.fetch_add(1, std::memory_order_release);
+  co_await weft::sleep_for(std::chrono::hours(1));
+}
+#endif
 
 weft::task<void> await_handle(weft::task_handle<void> target, std::atomic<std::size_t>& started) {
   started.fetch_add(1, std::memory_order_release);
@@ -195,7 +209,14 @@ void register_rows() {
       return latency_setup{awaiter, 2, target};
     });
   });
-  // latency_row("weft_sleep", ...): cancel a task in co_await weft::sleep_for(1h).
+#ifdef WEFT_BENCH_HAVE_SLEEP
+  latency_row("weft_sleep", [](benchmark::State& state) {
+    latency(state, [](weft::scheduler& sched, std::atomic<std::size_t>& started) {
+      auto h = sched.spawn(sleep_an_hour(started));
+      return latency_setup{h, 1, h};
+    });
+  });
+#endif
 }
 
 }  // namespace
