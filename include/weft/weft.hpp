@@ -9,4 +9,5 @@
 #include <weft/task.hpp>
 #include <weft/task_handle.hpp>
 #include <weft/this_task.hpp>
+#include <weft/when_all.hpp>
 #include <weft/yield.hpp>

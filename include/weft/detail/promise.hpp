@@ -56,12 +56,12 @@ class promise_base {
       if (p.state_.join_ != nullptr) {
         // A combinator child: after finish_joined() the parent may own this
         // frame, so only its return value is used.
-        std::coroutine_handle<> parent = p.state_.finish_joined(p.outcome_);
+        std::coroutine_handle<> parent = p.state_.finish_joined();
         return parent ? transfer_to(parent) : std::noop_coroutine();
       }
       // A spawned task: publish, then drop the run reference. That may
       // destroy this frame (and this awaiter): touch nothing after it.
-      p.state_.finish(p.outcome_);
+      p.state_.finish();
       p.state_.release();
       return std::noop_coroutine();
     }
@@ -74,9 +74,9 @@ class promise_base {
     try {
       throw;
     } catch (const cancelled_error&) {
-      outcome_ = k_cancelled;
+      state_.outcome_ = k_cancelled;
     } catch (...) {
-      outcome_ = k_failed;
+      state_.outcome_ = k_failed;
     }
   }
 
@@ -90,7 +90,6 @@ class promise_base {
   task_state* root_ = nullptr;
   // The coroutine awaiting this one inline; empty for a spawned task.
   std::coroutine_handle<> continuation_;
-  std::uint64_t outcome_ = k_succeeded;
   task_state state_;
 };
 

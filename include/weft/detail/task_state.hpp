@@ -79,6 +79,7 @@ class cancel_target {
 /// with on this worker (the parent, when this was the last child), or null.
 class join_point {
  public:
+  /// `child` ended; its outcome_ and result are written.
   virtual std::coroutine_handle<> child_done(task_state& child) noexcept = 0;
 
  protected:
@@ -151,26 +152,32 @@ class task_state final : public cancel_target {
   /// body must not run: the task was cancelled before it started (a spawned
   /// one is terminal already; a combinator child is ended by the caller).
   bool try_start() noexcept {
-    // acquire: pairs with the CAS in request_cancel() (its record).
-    std::uint64_t old = word_.fetch_or(k_started, std::memory_order_acquire);
-    if ((old & k_done) != 0) return false;
-    return !((old & k_cancel_requested) != 0 && unstarted_ == unstarted_cancel::skip_body);
+    if (unstarted_ != unstarted_cancel::terminal) {
+      // A combinator child is never made terminal by a canceller, so a load
+      // decides (a cancel that comes later is met at a suspension point).
+      // acquire: pairs with the CAS in request_cancel() (its record).
+      return unstarted_ == unstarted_cancel::run_body ||
+             (word_.load(std::memory_order_acquire) & k_cancel_requested) == 0;
+    }
+    // A spawned task: one RMW decides against a concurrent cancel() that
+    // would make it terminal before it starts.
+    return (word_.fetch_or(k_started, std::memory_order_acquire) & k_done) == 0;
   }
 
   /// A combinator child has ended with `outcome`: tells its join point.
   /// Returns the coroutine to continue with (the parent) or null; after a
   /// null return the parent may already own and destroy this frame.
-  std::coroutine_handle<> finish_joined(std::uint64_t outcome) noexcept {
-    // release: the parent reads the result after the join's own acq_rel RMW;
-    // this publishes the word to queries made on the child meanwhile.
-    word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
-    return join_->child_done(*this);
-  }
+  /// (No RMW on the word: nobody queries a combinator child's state; the
+  /// parent reads outcome_ and the result after the join's acq_rel count.)
+  std::coroutine_handle<> finish_joined() noexcept { return join_->child_done(*this); }
 
   /// The worker dequeued a task whose body must not run (try_start() was
   /// false). Returns the coroutine to continue with, if any.
   std::coroutine_handle<> abandon_unstarted() noexcept {
-    if (join_ != nullptr) return finish_joined(k_cancelled);
+    if (join_ != nullptr) {
+      outcome_ = k_cancelled;
+      return finish_joined();
+    }
     release();  // the run reference of a spawned task, terminal already
     return {};
   }
@@ -183,15 +190,15 @@ class task_state final : public cancel_target {
     waiters_.store(k_closed, std::memory_order_release);
   }
 
-  /// The body has ended with `outcome`; the result or error_ is written.
+  /// The body has ended (outcome_ and the result or error_ are written).
   /// Publishes the terminal state, wakes the waiters, then accounts the task
   /// with its scheduler (the last touch of the scheduler).
-  void finish(std::uint64_t outcome) noexcept {
+  void finish() noexcept {
     // release: pairs with the acquire in load(); publishes the result.
     // An RMW (not a store) because a concurrent cancel may set its bits.
-    word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
+    word_.fetch_or(k_done | outcome_, std::memory_order_acq_rel);
     wake_all();
-    sched_->on_task_terminal(outcome);
+    sched_->on_task_terminal(outcome_);
   }
 
   /// Records a cancellation request (the first one's reason wins). Returns
@@ -312,10 +319,12 @@ class task_state final : public cancel_target {
   // Null for a spawned task (it publishes to handles); else the combinator
   // it reports to.
   join_point* join_ = nullptr;
+  std::uint32_t join_index_ = 0;  // this child's position in its join
   unstarted_cancel unstarted_ = unstarted_cancel::terminal;
   work_node inject_node_;          // carries the first run when spawned off-worker
   // Written by the body before finish() (published by its release).
   std::exception_ptr error_;
+  std::uint64_t outcome_ = k_succeeded;  // k_succeeded, k_failed or k_cancelled
 
  private:
   static constexpr std::uintptr_t k_closed = 1;

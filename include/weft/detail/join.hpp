@@ -1,0 +1,151 @@
+#pragma once
+// The fork-join machinery under when_all and when_any: the children run in
+// parallel on the pool, each as its own cancellation root, and report to a
+// join that lives in the parent's awaiter (no allocation besides the
+// children's frames; no handle state, no reference counts).
+//
+// The first child runs inline on the parent's worker; the others are pushed
+// onto that worker's deque, where thieves find them. The child that ends
+// last continues with the parent on its own worker (the trampoline), so the
+// parent resumes where its last child finished.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include <weft/errors.hpp>
+#include <weft/detail/promise.hpp>
+
+namespace weft::detail {
+
+class join_base : public join_point, public cancel_target {
+ public:
+  enum class mode : std::uint8_t { all, any };
+
+  join_base(mode m, task_state* root) noexcept : root_(root), mode_(m) {}
+
+  /// Before suspending: false if the children must not start (none, or the
+  /// parent's cancellation is already requested).
+  bool ready() {
+    if (root_ == nullptr) {
+      throw invalid_state_error(
+          "weft::when_all/when_any awaited outside a task running on a weft scheduler; "
+          "sync_wait() a task that awaits it instead");
+    }
+    return count_ == 0 || root_->cancellation_point();
+  }
+
+  /// Starts every child; returns the coroutine to run now (the first).
+  std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
+    parent_ = parent;
+    pending_.store(count_, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      promise_base& child = *children_[i];
+      task_state& st = child.state_;
+      child.root_ = &st;
+      st.sched_ = root_->sched_;
+      st.join_ = this;
+      st.join_index_ = i;
+      st.unstarted_ = unstarted_cancel::skip_body;
+      st.deadline_ = root_->deadline_;
+    }
+    root_->arm_cancel_target(this);
+    // After arming (Dekker pair with request_cancel): a cancel recorded
+    // before is passed on here; children then end without running.
+    if (root_->cancellation_point()) on_cancel(task_state::reason_in(root_->load()));
+    worker_context* w = tls_worker;
+    // Pushed last-first so the second child is popped next by this worker.
+    for (std::uint32_t i = count_; i-- > 1;) w->deque.push(as_work(&children_[i]->state_));
+    if (count_ > 1) root_->sched_->idle_.notify_work_available();
+    task_state& first = children_[0]->state_;
+    if (first.try_start()) {
+      w->current = &first;
+      return transfer_to(first.frame_);
+    }
+    std::coroutine_handle<> next = first.abandon_unstarted();
+    return next ? transfer_to(next) : std::noop_coroutine();
+  }
+
+  std::coroutine_handle<> child_done(task_state& child) noexcept override {
+    const std::uint64_t outcome = child.outcome_;
+    const bool decides = mode_ == mode::any || outcome == k_failed;
+    // acq_rel on the exchange: one child decides; its index is published by
+    // the release of its fetch_sub below.
+    if (decides && !decided_.exchange(true, std::memory_order_acq_rel)) {
+      decided_index_ = child.join_index_;
+      const bool failed = outcome == k_failed;
+      cancel_children(failed ? cancel_kind::sibling_failed : cancel_kind::parent_cancelled,
+                      failed ? failure_message(child)
+                             : "when_any: child " + std::to_string(child.join_index_) +
+                                   " finished first",
+                      &child);
+    }
+    // acq_rel: the last child sees every child's result; the parent, resumed
+    // by it, reads them after this.
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent_;
+    return {};
+  }
+
+  /// The parent was cancelled while waiting: so is every child.
+  void on_cancel(const cancel_reason& reason) noexcept override {
+    cancel_children(cancel_kind::parent_cancelled, reason.message, nullptr);
+  }
+
+  /// After resuming: stop receiving cancels (waits out a running on_cancel).
+  void leave() noexcept {
+    enter(root_);
+    root_->disarm_cancel_target();
+  }
+
+  bool decided() const noexcept { return decided_.load(std::memory_order_relaxed); }
+  std::uint32_t decided_index() const noexcept { return decided_index_; }
+
+  /// Throws if the parent's own cancellation was requested.
+  void throw_if_parent_cancelled() const {
+    if (root_->cancellation_point()) root_->throw_cancelled();
+  }
+
+  /// Rethrows the error of a child that ended failed or cancelled.
+  static void rethrow_child(const task_state& child) {
+    if (child.error_) std::rethrow_exception(child.error_);
+    throw cancelled_error(task_state::reason_in(child.load()));
+  }
+
+ protected:
+  promise_base** children_ = nullptr;
+  std::uint32_t count_ = 0;
+
+ private:
+  static std::string failure_message(const task_state& child) {
+    try {
+      std::rethrow_exception(child.error_);
+    } catch (const std::exception& e) {
+      return std::string("a sibling failed: ") + e.what();
+    } catch (...) {
+      return "a sibling failed";
+    }
+  }
+
+  void cancel_children(cancel_kind kind, const std::string& message,
+                       const task_state* except) noexcept {
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      task_state& st = children_[i]->state_;
+      if (&st != except) st.request_cancel(kind, message);
+    }
+  }
+
+  task_state* root_;
+  std::coroutine_handle<> parent_;
+  // Children that have not ended yet; the one that takes it to 0 resumes
+  // the parent.
+  std::atomic<std::uint32_t> pending_{0};
+  // Set by the child that decides (the first failure, or the first to end
+  // for when_any); decided_index_ is written by that child only.
+  std::atomic<bool> decided_{false};
+  std::uint32_t decided_index_ = 0;
+  mode mode_;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,181 @@
+#pragma once
+/// \file
+/// weft::when_all: run tasks in parallel on the pool and wait for all
+/// (fork-join; asyncio.gather with TaskGroup's failure rules).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <weft/task.hpp>
+#include <weft/detail/join.hpp>
+
+namespace weft {
+
+/// The value a task<T> contributes to when_all: T, or std::monostate for void.
+template <class T>
+using when_all_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+/// The operand of `co_await when_all(a, b, ...)`.
+template <class... Ts>
+struct when_all_awaitable {
+  std::tuple<task<Ts>...> tasks;
+};
+
+/// The operand of `co_await when_all(std::vector<task<T>>)`.
+template <class T>
+struct when_all_vector_awaitable {
+  std::vector<task<T>> tasks;
+};
+
+/// `co_await weft::when_all(a(), b(), ...)` inside a task: runs the tasks
+/// in parallel on the pool and returns std::tuple of their values (void as
+/// std::monostate). The first failure (an exception other than
+/// cancelled_error) cancels the other children (reason sibling_failed); all
+/// are awaited, then it is rethrown. Cancelling the caller cancels every
+/// child (parent_cancelled). A child that ends cancelled is not a failure:
+/// when_all throws its cancelled_error after all children have ended.
+template <class... Ts>
+when_all_awaitable<Ts...> when_all(task<Ts>... tasks) {
+  return {std::tuple<task<Ts>...>(std::move(tasks)...)};
+}
+
+/// As above for a vector of tasks; returns std::vector<T> in order (void
+/// for task<void>).
+template <class T>
+when_all_vector_awaitable<T> when_all(std::vector<task<T>> tasks) {
+  return {std::move(tasks)};
+}
+
+namespace detail {
+
+template <class T>
+when_all_value_t<T> take_child_value(promise<T>& p) {
+  if constexpr (std::is_void_v<T>) {
+    return std::monostate{};
+  } else {
+    return p.take_value();
+  }
+}
+
+/// Rethrows a failure, the parent's cancellation, or a child's
+/// cancellation, in that order (a failure is never masked).
+inline void check_all(join_base& join, promise_base* const* children, std::size_t n) {
+  if (join.decided()) join_base::rethrow_child(children[join.decided_index()]->state_);
+  join.throw_if_parent_cancelled();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (children[i]->state_.outcome_ != k_succeeded) join_base::rethrow_child(children[i]->state_);
+  }
+}
+
+/// when_all over a fixed list. Trivially destructible (see task_awaiter):
+/// the children's frames are destroyed in await_resume.
+template <class... Ts>
+struct when_all_awaiter : join_base {
+  static constexpr std::size_t k_count = sizeof...(Ts);
+
+  when_all_awaiter(task_state* root, std::tuple<task<Ts>...>& tasks)
+      : join_base(mode::all, root),
+        frames(std::apply([](auto&... t) { return std::tuple(t.release("when_all")...); },
+                          tasks)) {
+    std::apply([this](auto... f) { slots = {&f.promise()...}; }, frames);
+    children_ = slots.data();
+    count_ = static_cast<std::uint32_t>(k_count);
+  }
+
+  bool await_ready() { return ready(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+    return start(parent);
+  }
+  std::tuple<when_all_value_t<Ts>...> await_resume() {
+    leave();
+    struct destroy_on_exit {
+      std::tuple<typename promise<Ts>::handle_type...>& frames;
+      ~destroy_on_exit() {
+        std::apply([](auto... f) { (f.destroy(), ...); }, frames);
+      }
+    } guard{frames};
+    check_all(*this, slots.data(), k_count);
+    return std::apply(
+        [](auto... f) { return std::tuple<when_all_value_t<Ts>...>(take_child_value(f.promise())...); },
+        frames);
+  }
+
+  std::tuple<typename promise<Ts>::handle_type...> frames;
+  std::array<promise_base*, k_count> slots{};
+};
+
+/// when_all over a vector: the frames' promises are kept in an array
+/// allocated here and freed in await_resume (raw, so the awaiter stays
+/// trivially destructible).
+template <class T>
+struct when_all_vector_awaiter : join_base {
+  when_all_vector_awaiter(task_state* root, std::vector<task<T>>& tasks)
+      : join_base(mode::all, root) {
+    for (task<T>& t : tasks) {
+      if (!t.valid()) static_cast<void>(t.release("when_all"));  // throws, names the misuse
+    }
+    count_ = static_cast<std::uint32_t>(tasks.size());
+    children_ = new promise_base*[tasks.size() == 0 ? 1 : tasks.size()];
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      children_[i] = &tasks[i].release("when_all").promise();
+    }
+    std::vector<task<T>>().swap(tasks);  // leave the operand empty
+  }
+
+  bool await_ready() { return ready(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+    return start(parent);
+  }
+  auto await_resume() {
+    leave();
+    struct destroy_on_exit {
+      promise_base** children;
+      std::uint32_t n;
+      ~destroy_on_exit() {
+        for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
+        delete[] children;
+      }
+    } guard{children_, count_};
+    check_all(*this, children_, count_);
+    if constexpr (std::is_void_v<T>) {
+      return;
+    } else {
+      std::vector<T> values;
+      values.reserve(count_);
+      for (std::uint32_t i = 0; i < count_; ++i) {
+        values.push_back(static_cast<promise<T>*>(children_[i])->take_value());
+      }
+      return values;
+    }
+  }
+};
+
+template <class... Ts>
+struct awaitable_traits<when_all_awaitable<Ts...>> {
+  static when_all_awaiter<Ts...> transform(task_state* root, when_all_awaitable<Ts...>& a) {
+    return when_all_awaiter<Ts...>(root, a.tasks);
+  }
+  static when_all_awaiter<Ts...> transform(task_state* root, when_all_awaitable<Ts...>&& a) {
+    return when_all_awaiter<Ts...>(root, a.tasks);
+  }
+};
+
+template <class T>
+struct awaitable_traits<when_all_vector_awaitable<T>> {
+  static when_all_vector_awaiter<T> transform(task_state* root, when_all_vector_awaitable<T>& a) {
+    return when_all_vector_awaiter<T>(root, a.tasks);
+  }
+  static when_all_vector_awaiter<T> transform(task_state* root,
+                                              when_all_vector_awaitable<T>&& a) {
+    return when_all_vector_awaiter<T>(root, a.tasks);
+  }
+};
+
+}  // namespace detail
+}  // namespace weft
