@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -46,10 +47,27 @@ inline std::vector<long> worker_counts() {
   return out;
 }
 
-/// The process's resident-set high-water mark in MiB (getrusage; ru_maxrss is
-/// in KiB on Linux). It never goes down, so it describes one row only when the
-/// row ran alone in its process: bench/report.py runs every row that way.
+/// The process's resident-set high-water mark in MiB.
+///
+/// It never goes down, so it describes one row only when the row ran alone in
+/// its process: bench/report.py runs every row that way. Read from VmHWM in
+/// /proc/self/status, the high-water mark of this address space, rather than
+/// getrusage's ru_maxrss: ru_maxrss survives execve, so a benchmark started
+/// by a 15 MiB Python process reports at least 15 MiB. Falls back to
+/// ru_maxrss (KiB on Linux) where /proc is missing.
 inline double peak_rss_mib() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::strncmp(line, "VmHWM:", 6) == 0) {
+        kib = std::atol(line + 6);
+        break;
+      }
+    }
+    std::fclose(f);
+    if (kib >= 0) return static_cast<double>(kib) / 1024.0;
+  }
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
