@@ -1,0 +1,96 @@
+#pragma once
+// Helpers shared by weft's tests: a counting type that catches leaks and
+// double destruction, misuse checks that look at the type and the message,
+// and gates that pin a scheduler's workers without sleeping.
+
+#include <weft/weft.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <latch>
+#include <string>
+#include <string_view>
+
+namespace weft_test {
+
+/// Counts live instances; every instance must be destroyed exactly once.
+/// A destroyed instance is poisoned, so a second destruction is counted
+/// (and, in the ASan build, reported as a use after free).
+struct counted {
+  static inline std::atomic<long> live{0};
+  static inline std::atomic<long> double_destroyed{0};
+  static constexpr std::uint32_t k_alive = 0xA11CE5u;
+  static constexpr std::uint32_t k_dead = 0xDEADu;
+
+  std::uint32_t tag = k_alive;
+  int value = 0;
+
+  counted() noexcept { live.fetch_add(1); }
+  explicit counted(int v) noexcept : value(v) { live.fetch_add(1); }
+  counted(const counted& o) noexcept : value(o.value) { live.fetch_add(1); }
+  counted(counted&& o) noexcept : value(o.value) { live.fetch_add(1); }
+  counted& operator=(const counted&) = default;
+  counted& operator=(counted&&) = default;
+  ~counted() {
+    if (tag != k_alive) {
+      double_destroyed.fetch_add(1);
+      return;
+    }
+    tag = k_dead;
+    live.fetch_sub(1);
+  }
+
+  /// Call at the start of a test that checks the counts at its end.
+  static void reset() {
+    live = 0;
+    double_destroyed = 0;
+  }
+};
+
+/// True if `text` contains `part`, with a readable failure otherwise.
+inline ::testing::AssertionResult contains(std::string_view text, std::string_view part) {
+  if (text.find(part) != std::string_view::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+/// A cancel message of `e` (the text of the root request).
+inline std::string message_of(const weft::cancelled_error& e) { return e.reason().message; }
+
+/// Blocks the worker that runs it until `release` opens: with a one-worker
+/// scheduler, nothing else runs meanwhile, so "before it first runs" is
+/// deterministic. Counts `started` down once it holds the worker.
+inline weft::task<void> occupy_worker(std::latch& started, std::latch& release) {
+  started.count_down();
+  release.wait();
+  co_return;
+}
+
+/// A task that yields until its cancellation throws (it never ends on its
+/// own). `started` counts down once it runs; `cleaned` is set by its RAII
+/// guard when it ends.
+inline weft::task<void> yield_until_cancelled(std::latch& started, std::atomic<bool>& cleaned) {
+  struct guard {
+    std::atomic<bool>& flag;
+    ~guard() { flag = true; }
+  } g{cleaned};
+  started.count_down();
+  for (;;) co_await weft::yield();
+}
+
+}  // namespace weft_test
+
+/// Runs `stmt`, which must throw exactly `E` (or a subclass) whose message
+/// contains `fix`: misuse must say what to do instead.
+#define WEFT_EXPECT_THROW_NAMING(stmt, E, fix)                                    \
+  do {                                                                           \
+    bool weft_thrown_ = false;                                                   \
+    try {                                                                        \
+      stmt;                                                                      \
+    } catch (const E& weft_e_) {                                                 \
+      weft_thrown_ = true;                                                       \
+      EXPECT_TRUE(::weft_test::contains(weft_e_.what(), fix));                   \
+    }                                                                            \
+    EXPECT_TRUE(weft_thrown_) << #stmt " did not throw " #E;                     \
+  } while (false)
