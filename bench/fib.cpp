@@ -4,8 +4,8 @@
 // Rows (all compute fib(n), checked against the plain recursive function):
 //   weft_spawn        spawn one child, run the other inline with co_await, then
 //                     co_await the spawned child's handle
-//   weft_when_all     co_await weft::when_all(fib(n-1), fib(n-2)): compiled in
-//                     once <weft/when_all.hpp> exists (see WEFT_BENCH_HAVE_WHEN_ALL)
+//   weft_when_all     co_await weft::when_all(fib(n-1), fib(n-2)) (compiled in
+//                     when <weft/when_all.hpp> exists: WEFT_BENCH_HAVE_WHEN_ALL)
 //   tbb_task_group    oneTBB's idiom: run one child in a task_group, the other
 //                     inline, then wait
 //   omp_task          OpenMP: one child as `omp task`, the other inline, taskwait
@@ -55,8 +55,8 @@ weft::task<int> fib_spawn(int n) {
 }
 
 #ifdef WEFT_BENCH_HAVE_WHEN_ALL
-// Written against the planned API (asyncio.gather-like, a tuple of results);
-// adjust here if when_all lands with another shape.
+// when_all returns a std::tuple of the children's values; neither child gets
+// a handle or shared state.
 weft::task<int> fib_when_all(int n) {
   if (n < 2) co_return n;
   auto [a, b] = co_await weft::when_all(fib_when_all(n - 1), fib_when_all(n - 2));

@@ -2,6 +2,7 @@
 """Run weft's benchmark suite and write the comparison table.
 
     python3 bench/report.py BUILD_DIR [REPETITIONS] [--quick] [--filter REGEX]
+    python3 bench/report.py BUILD_DIR --replot
 
 Runs every bench/bench_<family> executable in BUILD_DIR, each row
 ("<family>/<runtime>/workers:<n>") in a fresh process, with Google Benchmark's
@@ -16,6 +17,10 @@ A fresh process per row keeps rows from disturbing each other (OpenMP's and
 oneTBB's idle threads spin for a while after a parallel region; allocators
 keep memory) and makes the peak-RSS counter (getrusage's ru_maxrss, a
 high-water mark that never goes down) describe that row alone.
+
+The raw medians are saved to BUILD_DIR/bench-results.json; --replot rebuilds
+the table, RESULTS.md and the plot from that file without running anything
+(e.g. with another Python that has matplotlib).
 
 --quick runs the tiny smoke sizes with one repetition: it checks the script
 and the suite end to end in seconds, prints the table and writes nothing.
@@ -232,14 +237,20 @@ def plot(rows):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib not importable: no plot", file=sys.stderr)
+        print("matplotlib not importable by %s: no plot (Debian: python3-matplotlib for "
+              "/usr/bin/python3; then run with --replot)" % sys.executable, file=sys.stderr)
         return False
     workloads = list(OrderedDict.fromkeys(w for (w, _, _) in rows))
     cols = 3
     nrows = (len(workloads) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.6 * nrows), squeeze=False)
+    # The same colour for a runtime in every panel: oneTBB orange, OpenMP
+    # green, weft's rows in blues and purples.
+    fixed = {"tbb": "tab:orange", "omp": "tab:green"}
+    weft_colours = ["tab:blue", "tab:purple", "tab:cyan", "tab:pink", "tab:brown"]
     for ax, workload in zip(axes.flat, workloads):
         runtimes = OrderedDict.fromkeys(r for (w, r, _) in rows if w == workload)
+        weft_index = 0
         for runtime in runtimes:
             points = sorted((n, row["ms"]) for (w, r, n), row in rows.items()
                             if w == workload and r == runtime and row["ms"] is not None)
@@ -250,7 +261,11 @@ def plot(rows):
                 ax.axhline(ys[0], linestyle="--", linewidth=1, label=runtime,
                            color="gray" if runtime != "serial_coroutine" else "black")
             else:
-                ax.plot(xs, ys, marker="o", label=runtime)
+                colour = fixed.get(kind(runtime))
+                if colour is None:
+                    colour = weft_colours[weft_index % len(weft_colours)]
+                    weft_index += 1
+                ax.plot(xs, ys, marker="o", label=runtime, color=colour)
         ax.set_title(workload)
         ax.set_xlabel("workers")
         ax.set_ylabel("median time (ms)")
@@ -271,12 +286,26 @@ def main():
                         help="Google Benchmark repetitions per row (default 5)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny smoke sizes, 1 repetition, print only (writes nothing)")
+    parser.add_argument("--replot", action="store_true",
+                        help="rebuild table, RESULTS.md and plot from BUILD_DIR/bench-results.json")
     parser.add_argument("--filter", default="",
                         help="only rows whose name matches this regex (prints only)")
     args = parser.parse_args()
     repetitions = 1 if args.quick else max(1, args.repetitions)
-    rows, context, failures = collect(os.path.abspath(args.build_dir), repetitions, args.quick,
-                                      args.filter)
+    saved = os.path.join(os.path.abspath(args.build_dir), "bench-results.json")
+    if args.replot:
+        with open(saved) as f:
+            data = json.load(f)
+        repetitions = data["repetitions"]
+        context, failures = data["context"], data["failures"]
+        rows = OrderedDict(((r["workload"], r["runtime"], r["workers"]), r) for r in data["rows"])
+    else:
+        rows, context, failures = collect(os.path.abspath(args.build_dir), repetitions,
+                                          args.quick, args.filter)
+        if not args.quick and not args.filter:
+            with open(saved, "w") as f:
+                json.dump({"repetitions": repetitions, "context": context, "failures": failures,
+                           "rows": list(rows.values())}, f, indent=1)
     table = build_table(rows)
     print(table)
     if not args.quick and not args.filter:
