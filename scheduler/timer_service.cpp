@@ -86,8 +86,11 @@ void timer_service::run() noexcept {
       continue;
     }
     timer_entry* first = heap_.front();
-    if (timer_entry::clock::now() < first->when) {
-      changed_.wait_until(lock, first->when);
+    // A copy: wait_until reads its argument after waking, when the entry
+    // may have been removed and its frame freed.
+    const timer_entry::clock::time_point when = first->when;
+    if (timer_entry::clock::now() < when) {
+      changed_.wait_until(lock, when);
       continue;
     }
     erase_at(0);

@@ -48,7 +48,7 @@ class sleep_entry final : public timer_entry, public cancel_target {
     mark_fired();
     schedule(sched, as_work(h), node);
   }
-  bool fire_on_shutdown() const noexcept override { return true; }
+  bool fire_on_shutdown() const noexcept override { return !root->shutdown_immune_; }
 
   /// The sleeper was cancelled: wake it now unless the timer got there first.
   void on_cancel(const cancel_reason&) noexcept override {

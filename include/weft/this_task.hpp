@@ -3,6 +3,9 @@
 /// weft::this_task: the running task's view of its own cancellation, for
 /// compute loops that do not suspend.
 
+#include <chrono>
+#include <optional>
+
 #include <weft/errors.hpp>
 #include <weft/detail/runtime.hpp>
 #include <weft/detail/task_state.hpp>
@@ -34,6 +37,15 @@ inline bool cancellation_requested() {
 inline void throw_if_cancelled() {
   weft::detail::task_state& self = weft::detail::current_task("this_task::throw_if_cancelled()");
   if (self.cancellation_point()) self.throw_cancelled();
+}
+
+/// The earliest deadline of the weft::timeout calls enclosing the running
+/// task (empty when there is none), so code can skip work that cannot
+/// finish in time. Throws invalid_state_error outside a task.
+inline std::optional<std::chrono::steady_clock::time_point> deadline() {
+  weft::detail::task_state& self = weft::detail::current_task("this_task::deadline()");
+  if (self.deadline_ == std::chrono::steady_clock::time_point::max()) return std::nullopt;
+  return self.deadline_;
 }
 
 }  // namespace weft::this_task

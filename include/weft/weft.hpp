@@ -9,5 +9,8 @@
 #include <weft/task.hpp>
 #include <weft/task_handle.hpp>
 #include <weft/this_task.hpp>
+#include <weft/timeout.hpp>
+#include <weft/uncancellable.hpp>
 #include <weft/when_all.hpp>
+#include <weft/when_any.hpp>
 #include <weft/yield.hpp>

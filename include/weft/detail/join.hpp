@@ -9,7 +9,9 @@
 // last continues with the parent on its own worker (the trampoline), so the
 // parent resumes where its last child finished.
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -31,10 +33,10 @@ class join_base : public join_point, public cancel_target {
   bool ready() {
     if (root_ == nullptr) {
       throw invalid_state_error(
-          "weft::when_all/when_any awaited outside a task running on a weft scheduler; "
-          "sync_wait() a task that awaits it instead");
+          "weft::when_all/when_any/timeout/uncancellable awaited outside a task running on a "
+          "weft scheduler; sync_wait() a task that awaits it instead");
     }
-    return count_ == 0 || root_->cancellation_point();
+    return count_ == 0 || (shares_cancel_ && root_->cancellation_point());
   }
 
   /// Starts every child; returns the coroutine to run now (the first).
@@ -48,13 +50,17 @@ class join_base : public join_point, public cancel_target {
       st.sched_ = root_->sched_;
       st.join_ = this;
       st.join_index_ = i;
-      st.unstarted_ = unstarted_cancel::skip_body;
-      st.deadline_ = root_->deadline_;
+      st.unstarted_ = child_policy_;
+      st.deadline_ = std::min(root_->deadline_, child_deadline_);
+      st.shutdown_immune_ = root_->shutdown_immune_ || immune_children_;
     }
-    root_->arm_cancel_target(this);
-    // After arming (Dekker pair with request_cancel): a cancel recorded
-    // before is passed on here; children then end without running.
-    if (root_->cancellation_point()) on_cancel(task_state::reason_in(root_->load()));
+    before_start();
+    if (shares_cancel_) {
+      root_->arm_cancel_target(this);
+      // After arming (Dekker pair with request_cancel): a cancel recorded
+      // before is passed on here; children then end without running.
+      if (root_->cancellation_point()) on_cancel(task_state::reason_in(root_->load()));
+    }
     worker_context* w = tls_worker;
     // Pushed last-first so the second child is popped next by this worker.
     for (std::uint32_t i = count_; i-- > 1;) w->deque.push(as_work(&children_[i]->state_));
@@ -96,7 +102,7 @@ class join_base : public join_point, public cancel_target {
   /// After resuming: stop receiving cancels (waits out a running on_cancel).
   void leave() noexcept {
     enter(root_);
-    root_->disarm_cancel_target();
+    if (shares_cancel_) root_->disarm_cancel_target();
   }
 
   bool decided() const noexcept { return decided_.load(std::memory_order_relaxed); }
@@ -108,14 +114,25 @@ class join_base : public join_point, public cancel_target {
   }
 
   /// Rethrows the error of a child that ended failed or cancelled.
-  static void rethrow_child(const task_state& child) {
+  [[noreturn]] static void rethrow_child(const task_state& child) {
     if (child.error_) std::rethrow_exception(child.error_);
     throw cancelled_error(task_state::reason_in(child.load()));
   }
 
  protected:
+  /// Hook for timeout: arm its timer once the children are set up.
+  virtual void before_start() noexcept {}
+
   promise_base** children_ = nullptr;
   std::uint32_t count_ = 0;
+  // Set by the derived combinator before start():
+  unstarted_cancel child_policy_ = unstarted_cancel::skip_body;
+  bool shares_cancel_ = true;      // false: the parent's cancel does not reach children
+  bool immune_children_ = false;   // true: children ignore the scheduler's shutdown
+  std::chrono::steady_clock::time_point child_deadline_ =
+      std::chrono::steady_clock::time_point::max();
+
+  task_state* root_;
 
  private:
   static std::string failure_message(const task_state& child) {
@@ -136,7 +153,6 @@ class join_base : public join_point, public cancel_target {
     }
   }
 
-  task_state* root_;
   std::coroutine_handle<> parent_;
   // Children that have not ended yet; the one that takes it to 0 resumes
   // the parent.

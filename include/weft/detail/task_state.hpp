@@ -127,7 +127,7 @@ class task_state final : public cancel_target {
   /// cancellation has been requested.
   bool cancellation_point() {
     if ((load() & k_cancel_requested) != 0) return true;
-    if (sched_ != nullptr && sched_->stopping()) {
+    if (sched_ != nullptr && !shutdown_immune_ && sched_->stopping()) {
       request_cancel(cancel_kind::shutdown, {});
       return true;
     }
@@ -321,6 +321,9 @@ class task_state final : public cancel_target {
   join_point* join_ = nullptr;
   std::uint32_t join_index_ = 0;  // this child's position in its join
   unstarted_cancel unstarted_ = unstarted_cancel::terminal;
+  // True for uncancellable() cleanup: the scheduler's shutdown does not
+  // cancel it (its grace timer, if any, does).
+  bool shutdown_immune_ = false;
   work_node inject_node_;          // carries the first run when spawned off-worker
   // Written by the body before finish() (published by its release).
   std::exception_ptr error_;

@@ -1,0 +1,109 @@
+#pragma once
+// One child run under a join, optionally with a timer that cancels it
+// (reason timeout): the machinery of weft::timeout and weft::uncancellable.
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <weft/errors.hpp>
+#include <weft/task.hpp>
+#include <weft/when_all.hpp>
+#include <weft/detail/join.hpp>
+#include <weft/detail/timer.hpp>
+
+namespace weft::detail {
+
+/// Cancels a task (reason timeout) when its time comes.
+class timeout_entry final : public timer_entry {
+ public:
+  task_state* child = nullptr;
+  void fire() noexcept override {
+    child->request_cancel(cancel_kind::timeout, {});
+    mark_fired();  // last touch: remove() waits for it
+  }
+};
+
+inline std::chrono::steady_clock::time_point deadline_after(
+    std::chrono::steady_clock::duration d) noexcept {
+  auto now = std::chrono::steady_clock::now();
+  if (d > std::chrono::steady_clock::time_point::max() - now) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + d;
+}
+
+/// The child's frame is owned here and destroyed in await_resume.
+template <class T>
+struct solo_join_awaiter : join_base {
+  struct options {
+    std::optional<std::chrono::steady_clock::duration> limit;  // cancel after this long
+    bool shares_cancel;  // the parent's cancel reaches the child (timeout)
+    bool immune;         // the child ignores shutdown (uncancellable)
+  };
+
+  solo_join_awaiter(task_state* root, task<T>& t, options o, const char* what)
+      : join_base(mode::all, root), frame(t.release(what)), slot(&frame.promise()) {
+    children_ = &slot;
+    count_ = 1;
+    child_policy_ = unstarted_cancel::run_body;  // a timed-out child still starts
+    shares_cancel_ = o.shares_cancel;
+    immune_children_ = o.immune;
+    if (o.limit) {
+      has_timer = true;
+      expired_at_start = *o.limit <= std::chrono::steady_clock::duration::zero();
+      child_deadline_ = deadline_after(*o.limit);
+      timer.when = child_deadline_;
+      limit = *o.limit;
+    }
+  }
+
+  bool await_ready() { return ready(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+    return start(parent);
+  }
+
+  void before_start() noexcept override {
+    if (!has_timer) return;
+    task_state& child = frame.promise().state_;
+    timer.child = &child;
+    if (expired_at_start) {
+      child.request_cancel(cancel_kind::timeout, {});
+    } else {
+      // Never refused: a timeout entry does not fire on shutdown.
+      static_cast<void>(root_->sched_->add_timer(timer));
+    }
+  }
+
+  T await_resume() {
+    leave();
+    if (has_timer && !expired_at_start) root_->sched_->remove_timer(timer);
+    struct destroy_on_exit {
+      typename promise<T>::handle_type f;
+      ~destroy_on_exit() { f.destroy(); }
+    } guard{frame};
+    task_state& child = frame.promise().state_;
+    if (child.outcome_ == k_failed) rethrow_child(child);
+    if (shares_cancel_) throw_if_parent_cancelled();
+    if (child.outcome_ == k_succeeded) return frame.promise().take_value();
+    const std::uint64_t word = child.load();
+    if (has_timer && (word & k_cancel_requested) != 0 &&
+        task_state::reason_in(word).kind == cancel_kind::timeout) {
+      throw timeout_error(
+          "the task did not finish within " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
+          " ms and ended cancelled (weft::timeout); give it more time or handle "
+          "weft::timeout_error");
+    }
+    rethrow_child(child);
+  }
+
+  typename promise<T>::handle_type frame;
+  promise_base* slot;
+  timeout_entry timer;
+  std::chrono::steady_clock::duration limit{};
+  bool has_timer = false;
+  bool expired_at_start = false;
+};
+
+}  // namespace weft::detail

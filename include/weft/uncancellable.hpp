@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// weft::uncancellable: cleanup that must suspend (flush, close, notify).
+
+#include <chrono>
+#include <optional>
+
+#include <weft/task.hpp>
+#include <weft/detail/solo_join.hpp>
+
+namespace weft {
+
+/// The operand of `co_await weft::uncancellable(t)`.
+template <class T>
+struct uncancellable_awaitable {
+  task<T> child;
+  std::optional<std::chrono::steady_clock::duration> grace;
+};
+
+/// `co_await weft::uncancellable(cleanup())` inside a task: runs the child
+/// to completion with cancellation masked. Neither entry nor return throws
+/// because of the caller's cancellation, the child's own awaits do not
+/// throw because of it (nor because of the scheduler's shutdown), and the
+/// caller's pending cancellation fires at its next suspension point after.
+/// Returns the child's value or rethrows its exception.
+///
+/// C++ forbids co_await in a catch block; the idiom is:
+///   std::exception_ptr cancelled;
+///   try { co_await work(); } catch (const weft::cancelled_error&) {
+///     cancelled = std::current_exception(); }
+///   co_await weft::uncancellable(cleanup());
+///   if (cancelled) std::rethrow_exception(cancelled);
+template <class T>
+uncancellable_awaitable<T> uncancellable(task<T> child) {
+  return {std::move(child), std::nullopt};
+}
+
+/// As above, but the cleanup is cancelled (reason timeout) if it runs longer
+/// than `grace`, so a stuck cleanup cannot hang shutdown; if it then ends
+/// cancelled, timeout_error is thrown.
+template <class Rep, class Period, class T>
+uncancellable_awaitable<T> uncancellable(task<T> child, std::chrono::duration<Rep, Period> grace) {
+  return {std::move(child), std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace)};
+}
+
+namespace detail {
+
+template <class T>
+struct awaitable_traits<uncancellable_awaitable<T>> {
+  static solo_join_awaiter<T> transform(task_state* root, uncancellable_awaitable<T>& a) {
+    return solo_join_awaiter<T>(root, a.child, {a.grace, false, true}, "weft::uncancellable");
+  }
+  static solo_join_awaiter<T> transform(task_state* root, uncancellable_awaitable<T>&& a) {
+    return transform(root, a);
+  }
+};
+
+}  // namespace detail
+}  // namespace weft

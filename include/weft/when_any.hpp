@@ -1,0 +1,91 @@
+#pragma once
+/// \file
+/// weft::when_any: run tasks in parallel and take the first to finish.
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <weft/errors.hpp>
+#include <weft/task.hpp>
+#include <weft/when_all.hpp>
+#include <weft/detail/join.hpp>
+
+namespace weft {
+
+/// The operand of `co_await when_any(std::vector<task<T>>)`.
+template <class T>
+struct when_any_awaitable {
+  std::vector<task<T>> tasks;
+};
+
+/// `co_await weft::when_any(std::move(tasks))` inside a task: runs the
+/// tasks in parallel and returns {index, value} of the first to finish
+/// (value std::monostate for void). The others are cancelled and awaited
+/// before it returns, so none outlives it. If the first to finish failed,
+/// its exception is rethrown (cancelled_error if it ended cancelled).
+/// Throws invalid_argument_error for an empty vector.
+template <class T>
+when_any_awaitable<T> when_any(std::vector<task<T>> tasks) {
+  if (tasks.empty()) {
+    throw invalid_argument_error(
+        "weft::when_any() of no tasks would never finish; pass at least one task");
+  }
+  return {std::move(tasks)};
+}
+
+namespace detail {
+
+template <class T>
+struct when_any_awaiter : join_base {
+  when_any_awaiter(task_state* root, std::vector<task<T>>& tasks) : join_base(mode::any, root) {
+    for (task<T>& t : tasks) {
+      if (!t.valid()) static_cast<void>(t.release("when_any"));  // throws, names the misuse
+    }
+    count_ = static_cast<std::uint32_t>(tasks.size());
+    children_ = new promise_base*[tasks.size() == 0 ? 1 : tasks.size()];
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      children_[i] = &tasks[i].release("when_any").promise();
+    }
+    std::vector<task<T>>().swap(tasks);  // leave the operand empty
+  }
+
+  bool await_ready() { return ready(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+    return start(parent);
+  }
+  std::pair<std::size_t, when_all_value_t<T>> await_resume() {
+    leave();
+    struct destroy_on_exit {
+      promise_base** children;
+      std::uint32_t n;
+      ~destroy_on_exit() {
+        for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
+        delete[] children;
+      }
+    } guard{children_, count_};
+    if (!decided()) {
+      // The parent was cancelled before any child started.
+      throw_if_parent_cancelled();
+    }
+    task_state& first = children_[decided_index()]->state_;
+    if (first.outcome_ != k_succeeded) rethrow_child(first);
+    throw_if_parent_cancelled();
+    auto& winner = *static_cast<promise<T>*>(children_[decided_index()]);
+    return {decided_index(), take_child_value(winner)};
+  }
+};
+
+template <class T>
+struct awaitable_traits<when_any_awaitable<T>> {
+  static when_any_awaiter<T> transform(task_state* root, when_any_awaitable<T>& a) {
+    return when_any_awaiter<T>(root, a.tasks);
+  }
+  static when_any_awaiter<T> transform(task_state* root, when_any_awaitable<T>&& a) {
+    return when_any_awaiter<T>(root, a.tasks);
+  }
+};
+
+}  // namespace detail
+}  // namespace weft
