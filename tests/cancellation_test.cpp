@@ -171,24 +171,40 @@ TEST(Cancellation, TaskSpawnedFromATaskAndCancelledBeforeItRunsNeverRuns) {
 // ---- while running: every suspension point
 
 TEST(Cancellation, CancelWhileRunningThrowsAtTheNextYieldBeforeSuspending) {
+  // One worker, and a task queued behind the body: had the yield suspended,
+  // the queued task would run before the body resumed.
   weft::scheduler sched{1};
-  std::latch started{1}, release{1};
-  std::atomic<int> reached{0};
-  auto body = [](std::latch& started, std::latch& release,
-                 std::atomic<int>& reached) -> weft::task<void> {
-    started.count_down();
-    release.wait();
-    reached = 1;
-    co_await weft::yield();
-    reached = 2;  // never
+  struct observed {
+    std::latch started{1}, release{1};
+    std::atomic<int> reached{0};
+    std::atomic<bool> queued_ran{false};
+    std::atomic<int> queued_ran_at_throw{-1};
+  } o;
+  auto body = [](observed& o) -> weft::task<void> {
+    auto queued = [](observed& o) -> weft::task<void> {
+      o.queued_ran = true;
+      co_return;
+    };
+    weft::task_handle<void> q = weft::spawn(queued(o));
+    o.started.count_down();
+    o.release.wait();
+    o.reached = 1;
+    try {
+      co_await weft::yield();
+    } catch (const weft::cancelled_error&) {
+      o.queued_ran_at_throw = o.queued_ran.load() ? 1 : 0;
+      throw;
+    }
+    o.reached = 2;  // never
   };
-  auto h = sched.spawn(body(started, release, reached));
-  started.wait();
+  auto h = sched.spawn(body(o));
+  o.started.wait();
   EXPECT_TRUE(h.cancel("at the yield"));
-  release.count_down();
+  o.release.count_down();
   h.wait();
   EXPECT_TRUE(h.cancelled());
-  EXPECT_EQ(reached.load(), 1);
+  EXPECT_EQ(o.reached.load(), 1);
+  EXPECT_EQ(o.queued_ran_at_throw.load(), 0) << "the yield suspended before throwing";
   WEFT_EXPECT_THROW_NAMING(h.result(), weft::cancelled_error, "at the yield");
 }
 
@@ -526,6 +542,83 @@ TEST(Cancellation, TaskWhoseCancellationIsRequestedReachingCoAwaitHandlePassesIt
   ASSERT_TRUE(target.cancel_reason().has_value());
   EXPECT_EQ(target.cancel_reason()->message, "already requested");
   WEFT_EXPECT_THROW_NAMING(a.result(), weft::cancelled_error, "already requested");
+}
+
+TEST(Cancellation, CancellationPassesDownAChainOfAwaitedHandles) {
+  // a awaits b's handle, b awaits c's handle; cancelling a reaches c, and
+  // each awaiter resumes only once what it awaits is terminal.
+  weft::scheduler sched{2};
+  struct observed {
+    std::latch c_started{1};
+    std::atomic<bool> c_cleaned{false};
+    weft::task_handle<void> b, c;
+    std::atomic<int> c_done_when_b_resumed{-1}, b_done_when_a_resumed{-1};
+  } o;
+  auto level_b = [](observed& o) -> weft::task<void> {
+    o.c = weft::spawn(weft_test::yield_until_cancelled(o.c_started, o.c_cleaned));
+    weft::task_handle<void> c = o.c;
+    try {
+      co_await c;
+    } catch (const weft::cancelled_error&) {
+      o.c_done_when_b_resumed = c.done() ? 1 : 0;
+      throw;
+    }
+  };
+  auto level_a = [&level_b](observed& o, std::latch& b_spawned) -> weft::task<void> {
+    o.b = weft::spawn(level_b(o));
+    weft::task_handle<void> b = o.b;
+    b_spawned.count_down();
+    try {
+      co_await b;
+    } catch (const weft::cancelled_error&) {
+      o.b_done_when_a_resumed = b.done() ? 1 : 0;
+      throw;
+    }
+  };
+  std::latch b_spawned{1};
+  auto a = sched.spawn(level_a(o, b_spawned));
+  b_spawned.wait();
+  o.c_started.wait();
+  EXPECT_TRUE(a.cancel("top"));
+  a.wait();
+  EXPECT_TRUE(a.cancelled());
+  EXPECT_EQ(o.b_done_when_a_resumed.load(), 1);
+  o.b.wait();
+  o.c.wait();
+  EXPECT_TRUE(o.b.cancelled());
+  EXPECT_TRUE(o.c.cancelled());
+  EXPECT_TRUE(o.c_cleaned.load());
+  EXPECT_EQ(o.c_done_when_b_resumed.load(), 1);
+  ASSERT_TRUE(o.c.cancel_reason().has_value());
+  EXPECT_EQ(o.c.cancel_reason()->message, "top");
+  WEFT_EXPECT_THROW_NAMING(o.c.result(), weft::cancelled_error, "top");
+}
+
+TEST(Cancellation, CancelRacingAnAwaiterReachingCoAwaitHandleAlwaysReachesTheAwaitedTask) {
+  // Whether the request lands before, during or after the awaiter arms
+  // itself on the handle, the awaited task (which never ends on its own)
+  // must be cancelled and the awaiter must end cancelled: never a hang.
+  constexpr int k_rounds = 2'000;
+  weft::scheduler sched{2};
+  for (int i = 0; i < k_rounds; ++i) {
+    std::latch target_started{1};
+    std::atomic<bool> cleaned{false};
+    auto target = sched.spawn(weft_test::yield_until_cancelled(target_started, cleaned));
+    auto awaiter = [](weft::task_handle<void> t) -> weft::task<void> { co_await t; };
+    auto a = sched.spawn(awaiter(target));
+    if (i % 2 == 0) target_started.wait();
+    for (int spin = 0; spin < (i % 32) * 8; ++spin) static_cast<void>(a.done());
+    ASSERT_TRUE(a.cancel("race")) << "round " << i;
+    a.wait();
+    ASSERT_TRUE(a.cancelled()) << "round " << i;
+    target_started.wait();
+    if (!target.done()) {
+      // a was cancelled before it reached its co_await: nothing to pass on.
+      ASSERT_TRUE(target.cancel()) << "round " << i;
+    }
+    target.wait();
+    ASSERT_TRUE(target.cancelled()) << "round " << i;
+  }
 }
 
 TEST(Cancellation, CancelledAwaiterOfADoneHandleStillThrows) {

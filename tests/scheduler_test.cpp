@@ -109,6 +109,19 @@ TEST(Scheduler, FreeSpawnInsideATaskUsesTheCurrentTasksScheduler) {
   EXPECT_EQ(b.stats().spawned, 2u);
 }
 
+TEST(Scheduler, SpawnOnAnotherSchedulerFromInsideATaskRunsThere) {
+  weft::scheduler a{1}, b{1};
+  auto thread_of = []() -> weft::task<std::thread::id> { co_return std::this_thread::get_id(); };
+  std::thread::id b_worker = weft::sync_wait(b, thread_of());
+  auto parent = [&thread_of](weft::scheduler& b) -> weft::task<std::thread::id> {
+    weft::task_handle<std::thread::id> h = b.spawn(thread_of());
+    co_return co_await h;  // woken back onto a's worker
+  };
+  EXPECT_EQ(weft::sync_wait(a, parent(b)), b_worker);
+  EXPECT_EQ(a.stats().spawned, 1u);
+  EXPECT_EQ(b.stats().spawned, 2u);
+}
+
 TEST(Scheduler, FreeSpawnOutsideATaskThrowsInvalidStateNamingTheFix) {
   std::atomic<int> runs{0};
   WEFT_EXPECT_THROW_NAMING(static_cast<void>(weft::spawn(mark_and_return(runs, 1))),
