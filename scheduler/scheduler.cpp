@@ -87,6 +87,7 @@ scheduler_stats scheduler_core::stats() const noexcept {
     s.steals += c.steals.load(r);
     s.failed_steals += c.failed_steals.load(r);
     s.parks += c.parks.load(r);
+    s.callback_errors += c.callback_errors.load(r);
   };
   add(external_);
   for (const auto& w : workers_) add(w->counters);

@@ -5,6 +5,9 @@
 
 #include <weft/detail/runtime.hpp>
 
+#include <cstdio>
+#include <string>
+
 #include "scheduler_core.hpp"
 
 namespace weft::detail {
@@ -21,6 +24,27 @@ void bump(scheduler_base* sched, worker_counters& external,
   }
 }
 }  // namespace
+
+void report_callback_error(scheduler_base* sched, std::exception_ptr error) noexcept {
+  const char* what = "an exception that is not a std::exception";
+  std::string text;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    text = e.what();
+    what = text.c_str();
+  } catch (...) {
+  }
+  std::fprintf(stderr,
+               "weft: a done callback threw (%s); the exception was dropped and the other "
+               "callbacks ran. Catch exceptions inside done callbacks.\n",
+               what);
+  sched->count_callback_error();
+}
+
+void scheduler_base::count_callback_error() noexcept {
+  bump(this, external_, &worker_counters::callback_errors);
+}
 
 bool scheduler_base::admit_task() noexcept {
   bump(this, external_, &worker_counters::spawned);

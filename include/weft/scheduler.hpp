@@ -28,6 +28,7 @@ struct scheduler_stats {
   std::uint64_t steals = 0;         ///< work items taken from another worker
   std::uint64_t failed_steals = 0;  ///< steal attempts that found nothing or lost a race
   std::uint64_t parks = 0;          ///< times a worker went to sleep
+  std::uint64_t callback_errors = 0;  ///< exceptions that escaped done callbacks
 };
 
 /// A pool of worker threads running weft tasks.

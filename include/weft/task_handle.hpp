@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -21,6 +22,25 @@ class task_handle;
 namespace detail {
 template <class T>
 task_handle<T> adopt_handle(promise<T>* p) noexcept;
+
+/// A done callback: a heap node in the task's waiter list that owns a
+/// handle (keeping the frame alive) and the function.
+template <class Handle, class Fn>
+struct callback_waiter : waiter {
+  callback_waiter(Handle h, Fn&& f) : handle(std::move(h)), fn(std::move(f)) { wake = &run; }
+  callback_waiter(Handle h, const Fn& f) : handle(std::move(h)), fn(f) { wake = &run; }
+  Handle handle;
+  Fn fn;
+
+  static void run(waiter* w) noexcept {
+    std::unique_ptr<callback_waiter> self(static_cast<callback_waiter*>(w));
+    try {
+      self->fn(self->handle);
+    } catch (...) {
+      report_callback_error(self->handle.promise_ptr()->state_.sched_, std::current_exception());
+    }
+  }
+};
 }  // namespace detail
 
 /// A copyable, cheap, thread-safe reference to a spawned task.
@@ -112,6 +132,26 @@ class task_handle {
           "the pool; co_await the handle inside a task instead");
     }
     const_cast<detail::task_state&>(p.state_).wait_blocking();
+  }
+
+  /// Calls `fn(handle)` exactly once, after the terminal state is published
+  /// (asyncio add_done_callback). If the task is already done, `fn` runs at
+  /// once on the caller and an exception from it propagates to the caller.
+  /// Otherwise it runs on the thread that ends the task (a worker, or the
+  /// thread whose cancel() ended a task that had not started); an exception
+  /// escaping it there is reported on stderr and counted in
+  /// scheduler_stats::callback_errors, and the other callbacks still run.
+  /// Callbacks run in the order they were added. `fn` must not block.
+  template <class Fn>
+    requires std::is_invocable_v<Fn&, const task_handle&>
+  void add_done_callback(Fn&& fn) const {
+    using node_type = detail::callback_waiter<task_handle, std::decay_t<Fn>>;
+    auto node = std::make_unique<node_type>(*this, std::forward<Fn>(fn));
+    if (state().add_waiter(node.get())) {
+      node.release();  // owned by the waiter list; freed after it runs
+      return;
+    }
+    node->fn(node->handle);  // already done
   }
 
   /// Takes the result once the task is done (shared with co_await).
@@ -227,6 +267,9 @@ struct handle_awaiter {
 
 template <class T>
 struct awaitable_traits<task_handle<T>> {
+  /// Takes the handle's reference, leaving it empty (for other awaiters).
+  static promise<T>* detach(task_handle<T>& h) noexcept { return h.detach(); }
+
   static handle_awaiter<T> make(task_state* root, promise<T>* target, bool owns_ref) {
     if (target == nullptr) {
       throw invalid_state_error(

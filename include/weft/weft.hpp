@@ -5,8 +5,10 @@
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
 #include <weft/scheduler.hpp>
+#include <weft/shield.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
+#include <weft/task_group.hpp>
 #include <weft/task_handle.hpp>
 #include <weft/this_task.hpp>
 #include <weft/timeout.hpp>

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #include <weft/detail/config.hpp>
@@ -40,7 +41,7 @@ struct work_node {
 /// no RMW), read by stats() from any thread, hence relaxed atomics.
 struct alignas(k_cache_line) worker_counters {
   std::atomic<std::uint64_t> spawned{0}, succeeded{0}, failed{0}, cancelled{0};
-  std::atomic<std::uint64_t> steals{0}, failed_steals{0}, parks{0};
+  std::atomic<std::uint64_t> steals{0}, failed_steals{0}, parks{0}, callback_errors{0};
 
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -62,6 +63,8 @@ class scheduler_base {
   /// state word's outcome bits. Called once per task, last thing touching
   /// the scheduler (the destructor may return once the count hits zero).
   void on_task_terminal(std::uint64_t outcome) noexcept;
+
+  void count_callback_error() noexcept;
 
   /// Accounts a new task; false if the scheduler is stopping (the task is
   /// then cancelled with reason shutdown and never runs).
@@ -123,6 +126,10 @@ struct worker_context {
 };
 
 inline thread_local worker_context* tls_worker = nullptr;
+
+/// An exception escaped a done callback that ran while `sched` published a
+/// task's end: printed on stderr and counted in its stats.
+void report_callback_error(scheduler_base* sched, std::exception_ptr error) noexcept;
 
 /// The worker of `sched` running this thread, or nullptr.
 inline worker_context* worker_of(const scheduler_base* sched) noexcept {

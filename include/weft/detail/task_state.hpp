@@ -336,11 +336,19 @@ class task_state final : public cancel_target {
     // acq_rel: acquire the registered nodes' fields; release the terminal
     // state to add_waiter() callers that find the list closed.
     std::uintptr_t head = waiters_.exchange(k_closed, std::memory_order_acq_rel);
-    auto* node = reinterpret_cast<waiter*>(head);
-    while (node != nullptr) {
-      waiter* next = node->next;  // read before waking: the node may vanish
-      node->wake(node);
+    // The list is newest-first: reverse it so waiters (and done callbacks)
+    // run in the order they registered, as asyncio does.
+    waiter* ordered = nullptr;
+    for (auto* node = reinterpret_cast<waiter*>(head); node != nullptr;) {
+      waiter* next = node->next;
+      node->next = ordered;
+      ordered = node;
       node = next;
+    }
+    while (ordered != nullptr) {
+      waiter* next = ordered->next;  // read before waking: the node may vanish
+      ordered->wake(ordered);
+      ordered = next;
     }
   }
 
