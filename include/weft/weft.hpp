@@ -13,6 +13,7 @@
 #include <weft/this_task.hpp>
 #include <weft/timeout.hpp>
 #include <weft/uncancellable.hpp>
+#include <weft/version.hpp>
 #include <weft/when_all.hpp>
 #include <weft/when_any.hpp>
 #include <weft/yield.hpp>
