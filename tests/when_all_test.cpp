@@ -1,0 +1,471 @@
+// weft::when_all: fork-join over a tuple or a vector of tasks (issue 4,
+// "when_all" line): results in order, the first failure cancels the
+// siblings and is rethrown after all ended, the caller's cancellation
+// reaches every child, a cancelled child is not a failure.
+
+#include <weft/weft.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+using weft_test::contains;
+using weft_test::counted;
+
+namespace {
+
+// What one child saw; read after when_all returned (its end published it).
+struct child_probe {
+  std::atomic<bool> started{false};
+  std::atomic<bool> ended{false};  // set by the child's RAII guard
+  std::optional<weft::cancel_reason> seen;
+};
+
+struct end_guard {
+  std::atomic<bool>& flag;
+  ~end_guard() { flag = true; }
+};
+
+weft::task<int> value_after_yield(int v) {
+  co_await weft::yield();
+  co_return v;
+}
+
+weft::task<void> just_yield() { co_await weft::yield(); }
+
+// Sleeps for an hour: ends only by cancellation, recording the reason.
+weft::task<int> sleep_for_an_hour(child_probe& p, std::atomic<int>* asleep = nullptr) {
+  end_guard g{p.ended};
+  p.started = true;
+  if (asleep != nullptr) asleep->fetch_add(1);
+  try {
+    co_await weft::sleep_for(1h);
+  } catch (const weft::cancelled_error& e) {
+    p.seen = e.reason();
+    throw;
+  }
+  co_return 0;
+}
+
+weft::task<int> fail_after_yield(std::string what) {
+  co_await weft::yield();
+  throw std::runtime_error(what);
+}
+
+weft::task<counted> make_counted(int v) {
+  co_await weft::yield();
+  co_return counted(v);
+}
+
+// A task whose frame holds a counted parameter (destroyed with the frame).
+weft::task<int> hold_counted(counted c) {
+  co_await weft::yield();
+  co_return c.value;
+}
+
+weft::task<int> hold_counted_and_sleep(counted c, child_probe& p) {
+  co_await sleep_for_an_hour(p);
+  co_return c.value;
+}
+
+weft::task<int> hold_counted_and_fail(counted c) {
+  co_await weft::yield();
+  throw std::runtime_error("failed with " + std::to_string(c.value));
+}
+
+}  // namespace
+
+// ---- results
+
+TEST(WhenAll, TupleReturnsEveryValueInOrderWithVoidAsMonostate) {
+  weft::scheduler sched{2};
+  auto body = []() -> weft::task<std::tuple<int, std::monostate, std::string>> {
+    auto s = []() -> weft::task<std::string> {
+      co_await weft::yield();
+      co_return "three";
+    };
+    co_return co_await weft::when_all(value_after_yield(1), just_yield(), s());
+  };
+  auto [a, b, c] = weft::sync_wait(sched, body());
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, std::monostate{});
+  EXPECT_EQ(c, "three");
+}
+
+TEST(WhenAll, VectorReturnsEveryValueInOrder) {
+  weft::scheduler sched{2};
+  auto body = []() -> weft::task<std::vector<int>> {
+    std::vector<weft::task<int>> tasks;
+    for (int i = 0; i < 100; ++i) tasks.push_back(value_after_yield(i));
+    co_return co_await weft::when_all(std::move(tasks));
+  };
+  std::vector<int> values = weft::sync_wait(sched, body());
+  ASSERT_EQ(values.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(values[static_cast<std::size_t>(i)], i);
+}
+
+TEST(WhenAll, VectorOfVoidTasksRunsThemAll) {
+  weft::scheduler sched{2};
+  auto body = [](std::atomic<int>& runs) -> weft::task<void> {
+    auto child = [](std::atomic<int>& runs) -> weft::task<void> {
+      co_await weft::yield();
+      runs.fetch_add(1);
+    };
+    std::vector<weft::task<void>> tasks;
+    for (int i = 0; i < 50; ++i) tasks.push_back(child(runs));
+    co_await weft::when_all(std::move(tasks));
+  };
+  std::atomic<int> runs{0};
+  weft::sync_wait(sched, body(runs));
+  EXPECT_EQ(runs.load(), 50);
+}
+
+TEST(WhenAll, EmptyVectorReturnsAnEmptyVector) {
+  weft::scheduler sched{1};
+  auto body = []() -> weft::task<std::size_t> {
+    auto values = co_await weft::when_all(std::vector<weft::task<int>>{});
+    co_return values.size();
+  };
+  EXPECT_EQ(weft::sync_wait(sched, body()), 0u);
+}
+
+TEST(WhenAll, MoveOnlyValuesAreMovedOut) {
+  weft::scheduler sched{2};
+  auto body = []() -> weft::task<int> {
+    auto m = [](int v) -> weft::task<std::unique_ptr<int>> {
+      co_await weft::yield();
+      co_return std::make_unique<int>(v);
+    };
+    auto [a, b] = co_await weft::when_all(m(1), m(2));
+    std::vector<weft::task<std::unique_ptr<int>>> tasks;
+    tasks.push_back(m(3));
+    tasks.push_back(m(4));
+    auto rest = co_await weft::when_all(std::move(tasks));
+    co_return *a + *b + *rest[0] + *rest[1];
+  };
+  EXPECT_EQ(weft::sync_wait(sched, body()), 10);
+}
+
+TEST(WhenAll, ChildrenRunInParallelOnThePool) {
+  // Each child blocks its worker until the other arrives: this finishes
+  // only if both run at the same time on different workers.
+  weft::scheduler sched{2};
+  auto child = [](std::latch& both) -> weft::task<int> {
+    both.arrive_and_wait();
+    co_return 1;
+  };
+  auto body = [](decltype(child) c) -> weft::task<int> {
+    std::latch both{2};
+    auto [a, b] = co_await weft::when_all(c(both), c(both));
+    co_return a + b;
+  };
+  EXPECT_EQ(weft::sync_wait(sched, body(child)), 2);
+}
+
+TEST(WhenAll, ValuesAndFramesAreDestroyedExactlyOnce) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    auto body = []() -> weft::task<int> {
+      auto [a, b] = co_await weft::when_all(make_counted(1), make_counted(2));
+      std::vector<weft::task<counted>> tasks;
+      std::vector<weft::task<int>> holders;
+      for (int i = 0; i < 20; ++i) {
+        tasks.push_back(make_counted(i));
+        holders.push_back(hold_counted(counted(i)));
+      }
+      auto values = co_await weft::when_all(std::move(tasks));
+      auto held = co_await weft::when_all(std::move(holders));
+      int sum = a.value + b.value;
+      for (auto& v : values) sum += v.value;
+      for (int v : held) sum += v;
+      co_return sum;
+    };
+    EXPECT_EQ(weft::sync_wait(sched, body()), 3 + 190 + 190);
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+// ---- failure
+
+TEST(WhenAll, FirstFailureCancelsTheSiblingsWithReasonSiblingFailedAwaitsThemAndIsRethrown) {
+  weft::scheduler sched{2};
+  child_probe p1, p2;
+  std::atomic<int> siblings_ended_at_throw{-1};
+  auto body = [](child_probe& p1, child_probe& p2, std::atomic<int>& seen) -> weft::task<void> {
+    try {
+      co_await weft::when_all(sleep_for_an_hour(p1), fail_after_yield("disk full"),
+                              sleep_for_an_hour(p2));
+    } catch (const std::runtime_error&) {
+      seen = (p1.ended.load() ? 1 : 0) + (p2.ended.load() ? 1 : 0);
+      throw;
+    }
+  };
+  auto h = sched.spawn(body(p1, p2, siblings_ended_at_throw));
+  h.wait();
+  EXPECT_FALSE(h.cancelled());
+  WEFT_EXPECT_THROW_NAMING(h.result(), std::runtime_error, "disk full");
+  EXPECT_EQ(siblings_ended_at_throw.load(), 2) << "when_all rethrew before every sibling ended";
+  for (child_probe* p : {&p1, &p2}) {
+    if (!p->started.load()) continue;  // cancelled before it started: never ran
+    ASSERT_TRUE(p->seen.has_value());
+    EXPECT_EQ(p->seen->kind, weft::cancel_kind::sibling_failed);
+    EXPECT_TRUE(contains(p->seen->message, "disk full"));
+  }
+}
+
+TEST(WhenAll, AFailureDuringTheSiblingsCleanupDoesNotReplaceTheFirstFailure) {
+  weft::scheduler sched{2};
+  auto fail_on_cancel = []() -> weft::task<int> {
+    try {
+      co_await weft::sleep_for(1h);
+    } catch (const weft::cancelled_error&) {
+    }
+    throw std::logic_error("second failure");
+  };
+  auto body = [](decltype(fail_on_cancel) f) -> weft::task<void> {
+    auto first = []() -> weft::task<int> {
+      co_await weft::yield();
+      throw std::runtime_error("first failure");
+    };
+    // The sleeper starts first (inline), so it is parked when the other fails.
+    co_await weft::when_all(f(), first());
+  };
+  auto h = sched.spawn(body(fail_on_cancel));
+  h.wait();
+  WEFT_EXPECT_THROW_NAMING(h.result(), std::runtime_error, "first failure");
+}
+
+TEST(WhenAll, AChildThatEndsCancelledIsNotAFailureAndDoesNotCancelItsSiblings) {
+  // Child 0 awaits a handle the test cancels: it ends cancelled (with that
+  // reason). Child 1 goes on uncancelled, finishes, and then when_all
+  // throws child 0's cancelled_error.
+  weft::scheduler sched{2};
+  std::latch asleep{1};
+  auto sleeper = [](std::latch& asleep) -> weft::task<int> {
+    asleep.count_down();
+    co_await weft::sleep_for(1h);
+    co_return 0;
+  };
+  auto target = sched.spawn(sleeper(asleep));
+  struct observed {
+    std::atomic<bool> child0_ended{false};
+    std::atomic<bool> child1_saw_cancel{false};
+    std::atomic<bool> child1_finished{false};
+  } o;
+  auto awaits_target = [](weft::task_handle<int> t, observed& o) -> weft::task<int> {
+    end_guard g{o.child0_ended};
+    co_return co_await t;
+  };
+  auto outlives = [](observed& o) -> weft::task<int> {
+    try {
+      while (!o.child0_ended.load()) co_await weft::yield();
+      for (int i = 0; i < 200; ++i) co_await weft::yield();
+    } catch (const weft::cancelled_error&) {
+      o.child1_saw_cancel = true;
+      throw;
+    }
+    o.child1_finished = true;
+    co_return 1;
+  };
+  auto body = [](weft::task<int> a, weft::task<int> b) -> weft::task<void> {
+    co_await weft::when_all(std::move(a), std::move(b));
+  };
+  auto h = sched.spawn(body(awaits_target(target, o), outlives(o)));
+  asleep.wait();
+  EXPECT_TRUE(target.cancel("target withdrawn"));
+  h.wait();
+  EXPECT_FALSE(o.child1_saw_cancel.load()) << "a cancelled child must not cancel its siblings";
+  EXPECT_TRUE(o.child1_finished.load()) << "when_all returned before every child ended";
+  EXPECT_TRUE(h.cancelled());
+  try {
+    h.result();
+    ADD_FAILURE() << "when_all must throw the cancelled child's cancelled_error";
+  } catch (const weft::cancelled_error& e) {
+    EXPECT_EQ(e.reason().kind, weft::cancel_kind::user);
+    EXPECT_EQ(e.reason().message, "target withdrawn");
+  }
+}
+
+TEST(WhenAll, FailurePathsDestroyEveryValueAndFrameExactlyOnce) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    auto body = []() -> weft::task<void> {
+      std::vector<weft::task<int>> tasks;
+      for (int i = 0; i < 10; ++i) tasks.push_back(hold_counted(counted(i)));
+      tasks.push_back(hold_counted_and_fail(counted(10)));
+      for (int i = 11; i < 20; ++i) tasks.push_back(hold_counted(counted(i)));
+      co_await weft::when_all(std::move(tasks));
+    };
+    auto h = sched.spawn(body());
+    h.wait();
+    EXPECT_THROW(h.result(), std::runtime_error);
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+// ---- the caller's cancellation
+
+TEST(WhenAll, CancellingTheCallerCancelsEveryChildWakesItPromptlyAndWaitsForThemAll) {
+  weft::scheduler sched{2};
+  child_probe p[3];
+  std::atomic<int> asleep{0};
+  std::atomic<int> ended_when_resumed{-1};
+  auto body = [](child_probe* p, std::atomic<int>& asleep,
+                 std::atomic<int>& ended) -> weft::task<void> {
+    try {
+      co_await weft::when_all(sleep_for_an_hour(p[0], &asleep), sleep_for_an_hour(p[1], &asleep),
+                              sleep_for_an_hour(p[2], &asleep));
+    } catch (const weft::cancelled_error&) {
+      ended = int(p[0].ended.load()) + int(p[1].ended.load()) + int(p[2].ended.load());
+      throw;
+    }
+  };
+  auto h = sched.spawn(body(p, asleep, ended_when_resumed));
+  while (asleep.load() < 3) std::this_thread::yield();
+  auto start = clock_type::now();
+  EXPECT_TRUE(h.cancel("stop all"));
+  h.wait();
+  EXPECT_LT(clock_type::now() - start, 2s) << "the children's sleeps must be cut short";
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_EQ(ended_when_resumed.load(), 3);
+  for (auto& c : p) {
+    ASSERT_TRUE(c.seen.has_value());
+    EXPECT_EQ(c.seen->kind, weft::cancel_kind::parent_cancelled);
+    EXPECT_EQ(c.seen->message, "stop all");
+  }
+  try {
+    h.result();
+  } catch (const weft::cancelled_error& e) {
+    EXPECT_EQ(e.reason().kind, weft::cancel_kind::user);
+    EXPECT_EQ(e.reason().message, "stop all");
+  }
+}
+
+TEST(WhenAll, CancelPathsDestroyEveryFrameExactlyOnce) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    child_probe p[4];
+    std::atomic<int> started{0};
+    auto body = [](child_probe* p, std::atomic<int>& started) -> weft::task<void> {
+      std::vector<weft::task<int>> tasks;
+      for (int i = 0; i < 4; ++i) tasks.push_back(hold_counted_and_sleep(counted(i), p[i]));
+      started = 1;
+      co_await weft::when_all(std::move(tasks));
+    };
+    auto h = sched.spawn(body(p, started));
+    while (started.load() == 0) std::this_thread::yield();
+    h.cancel();
+    h.wait();
+    EXPECT_TRUE(h.cancelled());
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+TEST(WhenAll, CallerAlreadyCancelledStartsNoChildAndDestroysTheirFrames) {
+  counted::reset();
+  {
+    weft::scheduler sched{1};
+    std::latch running{1}, release{1};
+    std::atomic<int> started{0};
+    auto child = [](counted c, std::atomic<int>& started) -> weft::task<int> {
+      started.fetch_add(1);
+      co_return c.value;
+    };
+    auto body = [](decltype(child) c, std::latch& running, std::latch& release,
+                   std::atomic<int>& started) -> weft::task<void> {
+      running.count_down();
+      release.wait();  // cancelled meanwhile, without a suspension point
+      co_await weft::when_all(c(counted(1), started), c(counted(2), started));
+    };
+    auto h = sched.spawn(body(child, running, release, started));
+    running.wait();
+    h.cancel();
+    release.count_down();
+    h.wait();
+    EXPECT_TRUE(h.cancelled());
+    EXPECT_EQ(started.load(), 0);
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+// ---- races
+
+TEST(WhenAll, SiblingFailureRacingTheCallersCancelEndsInOneOfTheTwoAndLeavesNothingBehind) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    auto body = [](std::atomic<bool>& started) -> weft::task<void> {
+      started = true;
+      std::vector<weft::task<int>> tasks;
+      tasks.push_back(hold_counted(counted(0)));
+      tasks.push_back(hold_counted_and_fail(counted(1)));
+      tasks.push_back(hold_counted(counted(2)));
+      co_await weft::when_all(std::move(tasks));
+    };
+    int failures = 0, cancels = 0;
+    for (int i = 0; i < 1000; ++i) {
+      std::atomic<bool> started{false};
+      auto h = sched.spawn(body(started));
+      while (!started.load()) std::this_thread::yield();
+      for (int spin = 0; spin < i % 64; ++spin) std::this_thread::yield();
+      h.cancel("race");
+      h.wait();
+      if (h.cancelled()) {
+        ++cancels;
+        ASSERT_EQ(h.cancel_reason()->kind, weft::cancel_kind::user);
+      } else {
+        // A failure is never masked by a cancel that came later.
+        ASSERT_THROW(h.result(), std::runtime_error) << "round " << i;
+        ++failures;
+      }
+    }
+    EXPECT_EQ(failures + cancels, 1000);
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+TEST(WhenAll, CallerCancelRacingChildrenCompletionGivesValuesOrCancelledError) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    auto body = [](std::atomic<bool>& started) -> weft::task<int> {
+      started = true;
+      auto [a, b, c] = co_await weft::when_all(make_counted(1), make_counted(2), make_counted(3));
+      co_return a.value + b.value + c.value;
+    };
+    for (int i = 0; i < 1000; ++i) {
+      std::atomic<bool> started{false};
+      auto h = sched.spawn(body(started));
+      while (!started.load()) std::this_thread::yield();
+      h.cancel();
+      h.wait();
+      if (!h.cancelled()) {
+        ASSERT_EQ(h.result(), 6) << "round " << i;
+      }
+    }
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
