@@ -237,6 +237,9 @@ std::optional<outcome> classify(const record& r, std::string& why, std::string& 
 struct producer_status {
   std::mutex mutex;
   round_state* current = nullptr;  // published while waiting on a round
+  // Set with `current`: once the children's handles are stable (every
+  // parent is done), the watchdog may read them too.
+  bool children_stable = false;
   long round = 0;
   long spawned = 0;
 };
@@ -270,19 +273,20 @@ class stress_run {
       int shown = 0;
       for (int i = 0; i < k_parents_per_round; ++i) {
         record& r = st.current->parents[static_cast<std::size_t>(i)];
-        if (r.handle.done()) continue;
-        if (shown++ < 10) {
-          text += "    parent " + std::to_string(i) + " not done: ran=" +
-                  std::to_string(r.ran.load()) + " cancel_result=" +
-                  std::to_string(r.cancel_result.load()) + " children ran=";
-          for (int j = 0; j < k_children; ++j) {
-            text += std::to_string(
-                        st.current->children[static_cast<std::size_t>(i * k_children + j)]
-                            .ran.load()) +
-                    (j + 1 < k_children ? "," : "");
-          }
-          text += "\n";
+        bool stuck = !r.handle.done();
+        std::string line = "    parent " + std::to_string(i) + (stuck ? " not done" : " done") +
+                           ": ran=" + std::to_string(r.ran.load()) +
+                           " cancel()=" + std::to_string(r.cancel_result.load()) + "; children";
+        for (int j = 0; j < k_children; ++j) {
+          record& c = st.current->children[static_cast<std::size_t>(i * k_children + j)];
+          bool child_stuck = st.children_stable && c.handle.valid() && !c.handle.done();
+          stuck = stuck || child_stuck;
+          line += " [" + std::to_string(j) + ": kind=" + std::to_string(static_cast<int>(c.kind)) +
+                  " ran=" + std::to_string(c.ran.load()) +
+                  " cancel()=" + std::to_string(c.cancel_result.load()) +
+                  (child_stuck ? " NOT DONE]" : "]");
         }
+        if (stuck && shown++ < 10) text += line + "\n";
       }
       if (shown > 10) text += "    ... " + std::to_string(shown - 10) + " more parents\n";
     }
@@ -291,7 +295,7 @@ class stress_run {
 
  private:
   void produce(int p) {
-    std::mt19937_64 rng(splitmix(seed_ + static_cast<std::uint64_t>(p)));
+    std::mt19937_64 rng(splitmix(splitmix(seed_) ^ static_cast<std::uint64_t>(p)));
     const long share = (target_ + k_producers - 1) / k_producers;
     long spawned = 0;
     tally mine;
@@ -354,25 +358,28 @@ class stress_run {
       }
       fire(i);
     }
+    {
+      std::lock_guard lock(status_[p].mutex);
+      status_[p].current = &s;  // every parent handle is written
+    }
     fire(k_after_all);
     for (int i = 0; i < k_parents_per_round / 2; ++i) {
       s.parents[static_cast<std::size_t>(i)].handle.wait();
     }
     fire(k_after_half);
+    for (auto& r : s.parents) r.handle.wait();
     {
       std::lock_guard lock(status_[p].mutex);
-      status_[p].current = &s;
+      status_[p].children_stable = true;
     }
-    for (auto& r : s.parents) r.handle.wait();
     // Children's handles were written by their parents, which are done.
     for (auto& c : s.children) {
       if (c.handle.valid()) c.handle.wait();
     }
     {
-      // The watchdog must not read the children's handles any more; keep
-      // the parents published until the checks are over.
       std::lock_guard lock(status_[p].mutex);
       status_[p].current = nullptr;
+      status_[p].children_stable = false;
     }
     return check_round(where, s);
   }
