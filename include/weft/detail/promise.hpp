@@ -45,6 +45,9 @@ class promise_base {
   promise_base(const promise_base&) = delete;
   promise_base& operator=(const promise_base&) = delete;
 
+  static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }
+  static void operator delete(void* frame, std::size_t bytes) noexcept { free_frame(frame, bytes); }
+
   std::suspend_always initial_suspend() const noexcept { return {}; }
 
   struct final_awaiter {

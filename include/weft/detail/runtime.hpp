@@ -11,6 +11,7 @@
 
 #include <weft/detail/config.hpp>
 #include <weft/detail/deque.hpp>
+#include <weft/detail/frame_allocator.hpp>
 #include <weft/detail/idle_state.hpp>
 
 namespace weft::detail {
@@ -66,6 +67,13 @@ class scheduler_base {
 
   void count_callback_error() noexcept;
 
+  /// A task rooted at `root` is about to wait on something this scheduler
+  /// does not drive (a task of another scheduler): shutdown must cancel it
+  /// explicitly. Registered until forget_foreign_wait(). Thread-safe; not on
+  /// a hot path (a mutex).
+  void note_foreign_wait(task_state* root);
+  void forget_foreign_wait(task_state* root) noexcept;
+
   /// Accounts a new task; false if the scheduler is stopping (the task is
   /// then cancelled with reason shutdown and never runs).
   bool admit_task() noexcept;
@@ -118,6 +126,8 @@ struct worker_context {
   // The task whose body this worker is running (for this_task::).
   task_state* current = nullptr;
   std::uint64_t rng_state = 0;
+  // Freed coroutine frames, reused by this worker (frame_allocator.hpp).
+  frame_cache frames;
 
   void push_local(work_item item) {
     deque.push(item);
@@ -126,6 +136,11 @@ struct worker_context {
 };
 
 inline thread_local worker_context* tls_worker = nullptr;
+
+inline frame_cache* current_frame_cache() noexcept {
+  worker_context* w = tls_worker;
+  return w != nullptr ? &w->frames : nullptr;
+}
 
 /// An exception escaped a done callback that ran while `sched` published a
 /// task's end: printed on stderr and counted in its stats.
