@@ -45,6 +45,7 @@ void scheduler_core::shut_down() noexcept {
   live_.fetch_or(k_live_stopping, std::memory_order_acq_rel);
   // Sleeping tasks wake now and meet their cancellation.
   timers_.begin_shutdown();
+  cancel_foreign_waits();
   // Wake everyone: a parked worker may hold nothing, but yielded or queued
   // tasks elsewhere get to their cancellation sooner with all hands.
   idle_.wake_all();
@@ -66,6 +67,13 @@ void scheduler_core::shut_down() noexcept {
     drop_unstarted(node->item);
     node = next;
   }
+}
+
+void scheduler_core::cancel_foreign_waits() noexcept {
+  // Under the lock: a registered root stays alive until it unregisters,
+  // which it does after resuming (and the cancel below only schedules it).
+  std::lock_guard lock(foreign_mutex_);
+  for (task_state* root : foreign_waits_) root->request_cancel(cancel_kind::shutdown, {});
 }
 
 void scheduler_core::drop_unstarted(work_item item) noexcept {

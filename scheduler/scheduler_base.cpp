@@ -6,7 +6,10 @@
 #include <weft/detail/runtime.hpp>
 
 #include <cstdio>
+#include <mutex>
 #include <string>
+
+#include <weft/detail/task_state.hpp>
 
 #include "scheduler_core.hpp"
 
@@ -81,6 +84,25 @@ bool scheduler_base::add_timer(timer_entry& entry) {
 
 bool scheduler_base::remove_timer(timer_entry& entry) noexcept {
   return static_cast<scheduler_core*>(this)->timers_.remove(entry);
+}
+
+void scheduler_base::note_foreign_wait(task_state* root) {
+  auto* core = static_cast<scheduler_core*>(this);
+  std::lock_guard lock(core->foreign_mutex_);
+  core->foreign_waits_.push_back(root);
+}
+
+void scheduler_base::forget_foreign_wait(task_state* root) noexcept {
+  auto* core = static_cast<scheduler_core*>(this);
+  std::lock_guard lock(core->foreign_mutex_);
+  auto& v = core->foreign_waits_;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == root) {
+      v[i] = v.back();
+      v.pop_back();
+      return;
+    }
+  }
 }
 
 void scheduler_base::inject(work_node& node) noexcept {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,7 @@ class scheduler_core : public scheduler_base {
   // Spins as a searcher, then parks; k_no_work when the pool exits.
   work_item wait_for_work(worker_context& w);
   static void drop_unstarted(work_item item) noexcept;
+  void cancel_foreign_waits() noexcept;
 
   std::vector<std::unique_ptr<worker_context>> workers_;
   std::vector<std::thread> threads_;
@@ -48,6 +50,9 @@ class scheduler_core : public scheduler_base {
   alignas(k_cache_line) std::atomic<work_node*> injection_{nullptr};
   // Set by shut_down() once every task is terminal: workers exit when idle.
   std::atomic<bool> exit_{false};
+  // Roots parked on tasks of other schedulers (note_foreign_wait).
+  std::mutex foreign_mutex_;
+  std::vector<task_state*> foreign_waits_;  // under foreign_mutex_
   // Declared last: its thread stops after the workers are joined.
   timer_service timers_;
 };

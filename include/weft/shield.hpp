@@ -82,16 +82,22 @@ struct shield_awaiter {
   promise<T>* target;
   task_state* root;
   shield_node* node = nullptr;
+  bool foreign = false;  // registered with note_foreign_wait()
 
   bool await_ready() const {
     return target->state_.done() || root->cancellation_point();
   }
   bool await_suspend(std::coroutine_handle<> awaiting) {
     node = new shield_node(awaiting, root->sched_);
+    // Shutdown of our scheduler would not reach a task of another one.
+    foreign = target->state_.sched_ != root->sched_;
+    if (foreign) root->sched_->note_foreign_wait(root);
     root->arm_cancel_target(node);
     // After arming (Dekker pair with request_cancel).
     if (root->cancellation_point() || !target->state_.add_waiter(node)) {
       root->disarm_cancel_target();
+      if (foreign) root->sched_->forget_foreign_wait(root);
+      foreign = false;
       delete node;
       node = nullptr;
       return false;
@@ -101,6 +107,7 @@ struct shield_awaiter {
   T await_resume() {
     enter(root);
     root->disarm_cancel_target();
+    if (foreign) root->sched_->forget_foreign_wait(root);
     if (node != nullptr) node->release();
     struct release_on_exit {
       promise<T>* p;

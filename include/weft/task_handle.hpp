@@ -228,6 +228,7 @@ struct handle_awaiter {
   promise<T>* target;
   task_state* root;
   bool owns_ref;
+  bool foreign = false;  // registered with note_foreign_wait()
   coroutine_waiter node{};
 
   bool await_ready() const noexcept { return target->state_.done(); }
@@ -236,6 +237,9 @@ struct handle_awaiter {
     task_state& awaited = target->state_;
     node.handle = awaiting;
     node.sched = root->sched_;
+    // Shutdown of our scheduler would not reach a task of another one.
+    foreign = awaited.sched_ != root->sched_;
+    if (foreign) root->sched_->note_foreign_wait(root);
     root->arm_cancel_target(&awaited);
     // Read the flag after arming (Dekker pair with request_cancel): a
     // cancel recorded before the target was armed is passed on here.
@@ -245,6 +249,8 @@ struct handle_awaiter {
     }
     if (!awaited.add_waiter(&node)) {
       root->disarm_cancel_target();
+      if (foreign) root->sched_->forget_foreign_wait(root);
+      foreign = false;
       return false;  // already terminal: resume at once
     }
     return true;  // from here on the awaiter may already be resumed elsewhere
@@ -253,6 +259,7 @@ struct handle_awaiter {
   T await_resume() {
     enter(root);
     root->disarm_cancel_target();
+    if (foreign) root->sched_->forget_foreign_wait(root);
     struct release_on_exit {
       promise<T>* p;
       bool owns;
