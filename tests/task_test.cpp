@@ -354,3 +354,67 @@ TEST(Task, EveryFrameAndValueIsDestroyedExactlyOnce) {
   EXPECT_EQ(counted::live.load(), 0);
   EXPECT_EQ(counted::double_destroyed.load(), 0);
 }
+
+TEST(Task, ChildWhoseAwaitThrowsIsDestroyedExactlyOnce) {
+  // g++ 12 may destroy a temporary awaiter (and its operand) twice when
+  // await_resume throws: every path that throws out of `co_await child()`
+  // must still destroy the child's frame and values exactly once.
+  counted::reset();
+  std::atomic<int> runs{0};
+  {
+    weft::scheduler sched{1};
+    auto failing_child = [](counted arg) -> weft::task<counted> {
+      counted local{arg.value};
+      co_await weft::yield();
+      throw std::runtime_error("child failed");
+    };
+    auto parent = [&failing_child](std::atomic<int>& runs) -> weft::task<int> {
+      int caught = 0;
+      for (int i = 0; i < 100; ++i) {
+        try {
+          counted c = co_await failing_child(counted{i});
+          runs.fetch_add(c.value);  // never
+        } catch (const std::runtime_error&) {
+          ++caught;
+        }
+      }
+      co_return caught;
+    };
+    EXPECT_EQ(weft::sync_wait(sched, parent(runs)), 100);
+  }
+  EXPECT_EQ(runs.load(), 0);
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+TEST(Task, ChildNotStartedBecauseOfCancellationIsDestroyedExactlyOnce) {
+  counted::reset();
+  std::atomic<int> runs{0};
+  {
+    weft::scheduler sched{1};
+    std::latch started{1}, release{1};
+    auto parent = [](std::latch& started, std::latch& release,
+                     std::atomic<int>& runs) -> weft::task<int> {
+      started.count_down();
+      release.wait();  // cancelled meanwhile
+      int caught = 0;
+      for (int i = 0; i < 100; ++i) {
+        try {
+          co_await hold_counted(counted{i}, runs);
+        } catch (const weft::cancelled_error&) {
+          ++caught;
+        }
+      }
+      co_return caught;  // caught every time: the flag is sticky
+    };
+    auto h = sched.spawn(parent(started, release, runs));
+    started.wait();
+    EXPECT_TRUE(h.cancel());
+    release.count_down();
+    h.wait();
+    EXPECT_EQ(h.result(), 100);
+  }
+  EXPECT_EQ(runs.load(), 0) << "a child awaited by a cancelled task must not start";
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
