@@ -272,6 +272,38 @@ TEST(Scheduler, DestructorCancelsATaskSuspendedOnAHandleOfAnotherScheduler) {
   EXPECT_TRUE(target.cancelled()) << "the awaiter's cancellation was not passed on";
 }
 
+TEST(Scheduler, DestroyingASchedulerRightAfterAWakeFromAnotherSchedulersWorkerIsSafe) {
+  // The awaiter runs on `dying`, its target on `other`. The target's
+  // completion wakes the awaiter from other's worker (an injection onto
+  // `dying`); the awaiter then finishes and `dying` is destroyed at once,
+  // as its contract allows (every task is terminal). The waking thread must
+  // not touch `dying` once the awaiter can run: TSan reports an unordered
+  // access, ASan a use after free. Two workers: the waker's look at the
+  // idle state of `dying` (one worker parked, one searching) is where it
+  // can outlive the scheduler.
+  weft::scheduler other{1};
+  auto await_it = [](weft::task_handle<int> h, std::latch& awaiting) -> weft::task<int> {
+    awaiting.count_down();
+    co_return co_await h;  // suspends: the target is held until released
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::latch target_started{1}, release{1}, awaiting{1};
+    auto target = other.spawn([](std::latch& started, std::latch& release) -> weft::task<int> {
+      started.count_down();
+      release.wait();
+      co_return 5;
+    }(target_started, release));
+    target_started.wait();
+    auto dying = std::make_unique<weft::scheduler>(2);
+    auto awaiter = dying->spawn(await_it(target, awaiting));
+    awaiting.wait();
+    release.count_down();
+    awaiter.wait();
+    dying.reset();
+    ASSERT_EQ(awaiter.result(), 5) << "round " << round;
+  }
+}
+
 TEST(Scheduler, SpawnDuringShutdownReturnsAnAlreadyCancelledHandle) {
   std::optional<weft::scheduler> sched(std::in_place, 1);
   struct observed {
@@ -410,4 +442,86 @@ TEST(Scheduler, StatsObserveParksAndFailedSteals) {
   EXPECT_TRUE(eventually([&] { return sched.stats().parks >= 2; }))
       << "parks = " << sched.stats().parks;
   EXPECT_GE(sched.stats().failed_steals, 1u);
+}
+
+// ---- shutdown under load
+
+namespace {
+
+// `token` lives in the frame: counted checks the frame is destroyed once.
+weft::task<void> loop_until_cancelled(weft_test::counted token, std::atomic<int>& ran) {
+  ran.fetch_add(1 + token.value);
+  for (;;) co_await weft::yield();
+  co_return;
+}
+
+weft::task<int> deep(int n) {
+  if (n == 0) co_return 0;
+  co_return co_await deep(n - 1) + 1;
+}
+
+}  // namespace
+
+TEST(Scheduler, DestructorRacingEveryKindOfTaskLeavesEachTerminalExactlyOnce) {
+  using weft_test::counted;
+  counted::reset();
+  weft_test::hang_guard guard(std::chrono::seconds(120), "shutdown under load");
+  constexpr int k_rounds = 300, k_each = 6;
+  for (int round = 0; round < k_rounds; ++round) {
+    std::atomic<int> loops_ran{0}, quick_ran{0}, children_ran{0};
+    std::vector<weft::task_handle<void>> loops, awaiters, spawners, remote_loops;
+    std::vector<weft::task_handle<int>> quick, chains;
+    std::vector<weft::task_handle<void>> children(k_each * 3);
+    {
+      weft::scheduler other{1};
+      {
+        auto sched = std::make_unique<weft::scheduler>(2);
+        auto await_it = [](weft::task_handle<void> h) -> weft::task<void> { co_await h; };
+        auto spawner = [](weft::task_handle<void>* slots, std::atomic<int>& ran) -> weft::task<void> {
+          for (int j = 0; j < 3; ++j) slots[j] = weft::spawn(loop_until_cancelled(counted{}, ran));
+          for (;;) co_await weft::yield();
+        };
+        auto chain = []() -> weft::task<int> {
+          int v = co_await deep(50);
+          for (;;) co_await weft::yield();
+          co_return v;
+        };
+        for (int i = 0; i < k_each; ++i) {
+          loops.push_back(sched->spawn(loop_until_cancelled(counted{}, loops_ran)));
+          awaiters.push_back(sched->spawn(await_it(loops.back())));
+          remote_loops.push_back(other.spawn(loop_until_cancelled(counted{}, loops_ran)));
+          awaiters.push_back(sched->spawn(await_it(remote_loops.back())));
+          spawners.push_back(sched->spawn(spawner(&children[static_cast<std::size_t>(i * 3)],
+                                                  children_ran)));
+          quick.push_back(sched->spawn(mark_and_return(quick_ran, i)));
+          chains.push_back(sched->spawn(chain()));
+          if ((round + i) % 4 == 0) static_cast<void>(awaiters.back().cancel("early"));
+        }
+        sched.reset();  // races all of the above at whatever point they reached
+      }
+      for (auto* group : {&loops, &awaiters, &spawners}) {
+        for (auto& h : *group) ASSERT_TRUE(h.done() && h.cancelled()) << "round " << round;
+      }
+      for (auto& h : chains) ASSERT_TRUE(h.done() && h.cancelled()) << "round " << round;
+      int quick_succeeded = 0;
+      for (std::size_t i = 0; i < quick.size(); ++i) {
+        ASSERT_TRUE(quick[i].done()) << "round " << round;
+        if (!quick[i].cancelled()) {
+          ASSERT_EQ(quick[i].result(), static_cast<int>(i)) << "round " << round;
+          ++quick_succeeded;
+        }
+      }
+      ASSERT_EQ(quick_ran.load(), quick_succeeded) << "a quick task ran but ended cancelled";
+      for (auto& c : children) {
+        if (c.valid()) {
+          ASSERT_TRUE(c.done() && c.cancelled()) << "round " << round;
+        }
+      }
+      // Remote loops were cancelled through their awaiters, or are still
+      // running on `other`, whose destructor ends them now.
+    }
+    for (auto& h : remote_loops) ASSERT_TRUE(h.done() && h.cancelled()) << "round " << round;
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
 }

@@ -8,7 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <latch>
 #include <string>
 #include <string_view>
@@ -78,6 +84,40 @@ inline weft::task<void> yield_until_cancelled(std::latch& started, std::atomic<b
   started.count_down();
   for (;;) co_await weft::yield();
 }
+
+/// Ends the process with `what` if not destroyed within `limit`: for tests
+/// whose failure mode is a hang, so they report instead of waiting for the
+/// ctest timeout. A failure detector only; it orders nothing.
+class hang_guard {
+ public:
+  hang_guard(std::chrono::seconds limit, std::string what)
+      : what_(std::move(what)), thread_([this, limit] {
+          std::unique_lock lock(mutex_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            std::fprintf(stderr, "HANG: %s did not finish within %lld s\n", what_.c_str(),
+                         static_cast<long long>(limit.count()));
+            std::fflush(stderr);
+            std::_Exit(4);
+          }
+        }) {}
+  ~hang_guard() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  hang_guard(const hang_guard&) = delete;
+  hang_guard& operator=(const hang_guard&) = delete;
+
+ private:
+  std::string what_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 }  // namespace weft_test
 
