@@ -509,6 +509,32 @@ TEST(Cancellation, CancellingATaskThatAwaitsAHandleCancelsTheAwaitedTaskAndResum
   WEFT_EXPECT_THROW_NAMING(a.result(), weft::cancelled_error, "cascade");
 }
 
+TEST(Cancellation, CancellingOneOfManyAwaitersOfAHandleCancelsTheSharedTaskForAll) {
+  // asyncio semantics: the awaited task is cancelled, whoever else awaits it.
+  weft::scheduler sched{2};
+  std::latch target_started{1};
+  std::atomic<bool> cleaned{false};
+  auto target = sched.spawn(weft_test::yield_until_cancelled(target_started, cleaned));
+  target_started.wait();
+  constexpr int k_awaiters = 8;
+  std::latch awaiting{k_awaiters};
+  auto await_it = [](weft::task_handle<void> h, std::latch& awaiting) -> weft::task<void> {
+    awaiting.count_down();
+    co_await h;
+  };
+  std::vector<weft::task_handle<void>> awaiters;
+  for (int i = 0; i < k_awaiters; ++i) awaiters.push_back(sched.spawn(await_it(target, awaiting)));
+  awaiting.wait();
+  EXPECT_TRUE(awaiters[3].cancel("one of them"));
+  target.wait();
+  EXPECT_TRUE(target.cancelled());
+  for (auto& a : awaiters) {
+    a.wait();
+    EXPECT_TRUE(a.cancelled());
+    WEFT_EXPECT_THROW_NAMING(a.result(), weft::cancelled_error, "one of them");
+  }
+}
+
 TEST(Cancellation, TaskWhoseCancellationIsRequestedReachingCoAwaitHandlePassesItOn) {
   weft::scheduler sched{2};
   std::latch target_started{1};

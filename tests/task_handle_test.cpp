@@ -279,6 +279,29 @@ TEST(TaskHandle, CoAwaitHandleOfATaskOnAnotherSchedulerWorks) {
   EXPECT_EQ(weft::sync_wait(a, parent(remote)), 9);
 }
 
+TEST(TaskHandle, ManyTasksAwaitingOneHandleAllResumeWithItsResult) {
+  weft::scheduler sched{2};
+  for (int round = 0; round < 50; ++round) {
+    std::latch started{1}, release{1};
+    auto target = sched.spawn(wait_then_return(started, release, round));
+    constexpr int k_awaiters = 20;
+    std::latch awaiting{k_awaiters};
+    auto await_it = [](weft::task_handle<int> h, std::latch& awaiting) -> weft::task<int> {
+      awaiting.count_down();
+      co_return co_await h;
+    };
+    std::vector<weft::task_handle<int>> awaiters;
+    for (int i = 0; i < k_awaiters; ++i) awaiters.push_back(sched.spawn(await_it(target, awaiting)));
+    started.wait();
+    awaiting.wait();
+    release.count_down();
+    for (auto& a : awaiters) {
+      a.wait();
+      ASSERT_EQ(a.result(), round);
+    }
+  }
+}
+
 TEST(TaskHandle, CoAwaitOwnHandleThrowsInvalidStateNamingTheFix) {
   weft::scheduler sched{1};
   std::optional<weft::task_handle<void>> self;
