@@ -570,6 +570,32 @@ TEST(Cancellation, TaskWhoseCancellationIsRequestedReachingCoAwaitHandlePassesIt
   WEFT_EXPECT_THROW_NAMING(a.result(), weft::cancelled_error, "already requested");
 }
 
+TEST(Cancellation, CancellingATaskWhoseInlineChildAwaitsAHandlePassesItOn) {
+  weft::scheduler sched{2};
+  std::latch target_started{1};
+  std::atomic<bool> cleaned{false};
+  auto target = sched.spawn(weft_test::yield_until_cancelled(target_started, cleaned));
+  target_started.wait();
+  std::latch awaiting{1};
+  auto child = [](weft::task_handle<void> t, std::latch& awaiting) -> weft::task<int> {
+    awaiting.count_down();
+    co_await t;  // the child shares the parent's cancellation
+    co_return 1;
+  };
+  auto parent = [&child](weft::task_handle<void> t, std::latch& awaiting) -> weft::task<int> {
+    co_return co_await child(t, awaiting) + 1;
+  };
+  auto h = sched.spawn(parent(target, awaiting));
+  awaiting.wait();
+  EXPECT_TRUE(h.cancel("through the child"));
+  h.wait();
+  EXPECT_TRUE(h.cancelled());
+  target.wait();
+  EXPECT_TRUE(target.cancelled());
+  EXPECT_TRUE(cleaned.load());
+  WEFT_EXPECT_THROW_NAMING(target.result(), weft::cancelled_error, "through the child");
+}
+
 TEST(Cancellation, CancellationPassesDownAChainOfAwaitedHandles) {
   // a awaits b's handle, b awaits c's handle; cancelling a reaches c, and
   // each awaiter resumes only once what it awaits is terminal.

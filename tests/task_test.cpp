@@ -125,6 +125,46 @@ TEST(Task, SpawningAMovedFromTaskThrowsInvalidStateNamingTheFix) {
   EXPECT_EQ(runs.load(), 1);
 }
 
+TEST(Task, AwaitingATaskAlreadyAwaitedThrowsInvalidStateNamingTheFix) {
+  weft::scheduler sched{1};
+  std::atomic<int> runs{0};
+  auto parent = [](std::atomic<int>& runs) -> weft::task<std::string> {
+    weft::task<int> t = mark_and_return(runs, 1);
+    co_await t;  // consumes it
+    try {
+      co_await t;
+    } catch (const weft::invalid_state_error& e) {
+      co_return e.what();
+    }
+    co_return "awaited twice";
+  };
+  EXPECT_TRUE(weft_test::contains(weft::sync_wait(sched, parent(runs)), "create a new one"));
+  EXPECT_EQ(runs.load(), 1);
+}
+
+namespace {
+struct no_default_move_only {
+  explicit no_default_move_only(int v) : value(v) {}
+  no_default_move_only(no_default_move_only&&) = default;
+  no_default_move_only& operator=(no_default_move_only&&) = default;
+  no_default_move_only(const no_default_move_only&) = delete;
+  int value;
+};
+}  // namespace
+
+TEST(Task, ResultTypeNeedsNeitherADefaultConstructorNorACopy) {
+  weft::scheduler sched{1};
+  auto make = []() -> weft::task<no_default_move_only> { co_return no_default_move_only{3}; };
+  auto twice = [&make]() -> weft::task<no_default_move_only> {
+    no_default_move_only v = co_await make();
+    co_return no_default_move_only{v.value * 2};
+  };
+  EXPECT_EQ(weft::sync_wait(sched, twice()).value, 6);
+  auto h = sched.spawn(make());
+  h.wait();
+  EXPECT_EQ(h.result().value, 3);
+}
+
 // ---- inline await
 
 namespace {
