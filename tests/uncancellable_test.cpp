@@ -1,0 +1,279 @@
+// weft::uncancellable: cleanup that must suspend (issue 4, "uncancellable"
+// and "uncancellable(task, grace)" lines). Neither entry nor return throws
+// because of the caller's cancellation, the cleanup runs to completion with
+// cancellation masked, and the pending cancellation fires at the caller's
+// next suspension point.
+
+#include <weft/weft.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <latch>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+using weft_test::contains;
+
+namespace {
+
+// A cleanup that suspends in every way (yield, sleep, an inline child);
+// none of them may throw because of the caller's cancellation.
+weft::task<int> suspending_cleanup(std::atomic<int>& steps) {
+  auto inline_child = [](std::atomic<int>& steps) -> weft::task<void> {
+    co_await weft::yield();
+    steps.fetch_add(1);
+  };
+  co_await weft::yield();
+  steps.fetch_add(1);
+  co_await weft::sleep_for(1ms);
+  steps.fetch_add(1);
+  co_await inline_child(steps);
+  co_return 42;
+}
+
+struct gate {
+  std::latch running{1};
+  std::latch release{1};
+};
+
+// Reaches uncancellable() with its cancellation already requested.
+weft::task<int> cleanup_after_cancel(gate& g, std::atomic<int>& steps, std::atomic<int>& got,
+                                     std::atomic<bool>& next_point_threw) {
+  g.running.count_down();
+  g.release.wait();  // cancelled meanwhile, without a suspension point
+  got = co_await weft::uncancellable(suspending_cleanup(steps));
+  try {
+    co_await weft::yield();
+  } catch (const weft::cancelled_error&) {
+    next_point_threw = true;
+    throw;
+  }
+  co_return 0;
+}
+
+}  // namespace
+
+TEST(Uncancellable, ReturnsTheChildsValue) {
+  weft::scheduler sched{2};
+  std::atomic<int> steps{0};
+  auto body = [](std::atomic<int>& steps) -> weft::task<int> {
+    co_return co_await weft::uncancellable(suspending_cleanup(steps));
+  };
+  EXPECT_EQ(weft::sync_wait(sched, body(steps)), 42);
+  EXPECT_EQ(steps.load(), 3);
+}
+
+TEST(Uncancellable, RethrowsTheChildsException) {
+  weft::scheduler sched{1};
+  auto body = []() -> weft::task<void> {
+    auto fail = []() -> weft::task<void> {
+      co_await weft::yield();
+      throw std::runtime_error("flush failed");
+    };
+    co_await weft::uncancellable(fail());
+  };
+  auto h = sched.spawn(body());
+  h.wait();
+  WEFT_EXPECT_THROW_NAMING(h.result(), std::runtime_error, "flush failed");
+}
+
+TEST(Uncancellable, PendingCancellationDoesNotThrowOnEntryNorInsideNorOnReturnButAtTheNextPoint) {
+  weft::scheduler sched{2};
+  gate g;
+  std::atomic<int> steps{0}, got{0};
+  std::atomic<bool> next_point_threw{false};
+  auto h = sched.spawn(cleanup_after_cancel(g, steps, got, next_point_threw));
+  g.running.wait();
+  EXPECT_TRUE(h.cancel("closing"));
+  g.release.count_down();
+  h.wait();
+  EXPECT_EQ(steps.load(), 3) << "the cleanup ran to completion";
+  EXPECT_EQ(got.load(), 42) << "uncancellable() returned the cleanup's value";
+  EXPECT_TRUE(next_point_threw.load());
+  EXPECT_TRUE(h.cancelled());
+  WEFT_EXPECT_THROW_NAMING(h.result(), weft::cancelled_error, "closing");
+}
+
+TEST(Uncancellable, CancelArrivingWhileTheCleanupRunsIsMaskedUntilItEnds) {
+  weft::scheduler sched{2};
+  struct observed {
+    std::latch in_cleanup{1};
+    std::atomic<bool> cancelled_by_test{false};
+    std::atomic<bool> cleanup_saw_request{false};
+    std::atomic<bool> cleanup_finished{false};
+    std::atomic<bool> returned{false};
+  } o;
+  auto cleanup = [](observed& o) -> weft::task<void> {
+    o.in_cleanup.count_down();
+    while (!o.cancelled_by_test.load()) co_await weft::yield();
+    co_await weft::sleep_for(1ms);
+    o.cleanup_saw_request = weft::this_task::cancellation_requested();
+    o.cleanup_finished = true;
+  };
+  auto body = [](decltype(cleanup) c, observed& o) -> weft::task<void> {
+    co_await weft::uncancellable(c(o));
+    o.returned = true;
+    co_await weft::yield();  // throws here
+  };
+  auto h = sched.spawn(body(cleanup, o));
+  o.in_cleanup.wait();
+  EXPECT_TRUE(h.cancel());
+  o.cancelled_by_test = true;
+  h.wait();
+  EXPECT_TRUE(o.cleanup_finished.load());
+  EXPECT_FALSE(o.cleanup_saw_request.load()) << "the cleanup runs with cancellation masked";
+  EXPECT_TRUE(o.returned.load()) << "uncancellable() must not throw on return";
+  EXPECT_TRUE(h.cancelled());
+}
+
+TEST(Uncancellable, TheCatchCleanupRethrowIdiomEndsCancelledWithTheOriginalReason) {
+  weft::scheduler sched{2};
+  std::latch asleep{1};
+  std::atomic<int> steps{0};
+  auto body = [](std::latch& asleep, std::atomic<int>& steps) -> weft::task<void> {
+    std::exception_ptr cancelled;
+    try {
+      asleep.count_down();
+      co_await weft::sleep_for(1h);
+    } catch (const weft::cancelled_error&) {
+      cancelled = std::current_exception();
+    }
+    co_await weft::uncancellable(suspending_cleanup(steps));
+    if (cancelled) std::rethrow_exception(cancelled);
+  };
+  auto h = sched.spawn(body(asleep, steps));
+  asleep.wait();
+  h.cancel("shutting down");
+  h.wait();
+  EXPECT_EQ(steps.load(), 3);
+  EXPECT_TRUE(h.cancelled());
+  ASSERT_TRUE(h.cancel_reason().has_value());
+  EXPECT_EQ(*h.cancel_reason(), (weft::cancel_reason{weft::cancel_kind::user, "shutting down"}));
+  WEFT_EXPECT_THROW_NAMING(h.result(), weft::cancelled_error, "shutting down");
+}
+
+TEST(Uncancellable, GraceCancelsAStuckCleanupWithReasonTimeoutAndThrowsTimeoutError) {
+  weft::scheduler sched{2};
+  struct seen {
+    std::atomic<bool> cancelled{false};
+    weft::cancel_kind kind{};
+  } s;
+  auto stuck = [](seen& s) -> weft::task<void> {
+    try {
+      co_await weft::sleep_for(1h);
+    } catch (const weft::cancelled_error& e) {
+      s.kind = e.reason().kind;
+      s.cancelled = true;
+      throw;
+    }
+  };
+  auto body = [](decltype(stuck) st, seen& s) -> weft::task<void> {
+    co_await weft::uncancellable(st(s), 20ms);
+  };
+  auto start = clock_type::now();
+  auto h = sched.spawn(body(stuck, s));
+  h.wait();
+  EXPECT_LT(clock_type::now() - start, 10s);
+  EXPECT_THROW(h.result(), weft::timeout_error);
+  EXPECT_TRUE(s.cancelled.load());
+  EXPECT_EQ(s.kind, weft::cancel_kind::timeout);
+}
+
+TEST(Uncancellable, GraceDoesNotTouchACleanupThatFinishesInTime) {
+  weft::scheduler sched{2};
+  std::atomic<int> steps{0};
+  auto body = [](std::atomic<int>& steps) -> weft::task<int> {
+    co_return co_await weft::uncancellable(suspending_cleanup(steps), 1h);
+  };
+  EXPECT_EQ(weft::sync_wait(sched, body(steps)), 42);
+}
+
+TEST(Uncancellable, SchedulerShutdownDoesNotCancelARunningCleanup) {
+  std::latch in_cleanup{1};
+  std::atomic<bool> finished{false};
+  std::atomic<bool> saw_cancel{false};
+  weft::task_handle<void> h;
+  {
+    weft::scheduler sched{2};
+    auto cleanup = [](std::latch& in, std::atomic<bool>& finished,
+                      std::atomic<bool>& saw) -> weft::task<void> {
+      in.count_down();
+      try {
+        co_await weft::sleep_for(20ms);
+        co_await weft::yield();
+      } catch (const weft::cancelled_error&) {
+        saw = true;
+        throw;
+      }
+      finished = true;
+    };
+    auto body = [](decltype(cleanup) c, std::latch& in, std::atomic<bool>& finished,
+                   std::atomic<bool>& saw) -> weft::task<void> {
+      co_await weft::uncancellable(c(in, finished, saw));
+    };
+    h = sched.spawn(body(cleanup, in_cleanup, finished, saw_cancel));
+    in_cleanup.wait();
+  }  // ~scheduler: cancels the owner, but the cleanup runs to its end
+  EXPECT_TRUE(finished.load());
+  EXPECT_FALSE(saw_cancel.load());
+  EXPECT_TRUE(h.done());
+}
+
+TEST(Uncancellable, AStuckCleanupWithGraceCannotHangShutdown) {
+  std::latch in_cleanup{1};
+  auto start = clock_type::now();
+  weft::task_handle<void> h;
+  {
+    weft::scheduler sched{2};
+    auto stuck = [](std::latch& in) -> weft::task<void> {
+      in.count_down();
+      co_await weft::sleep_for(1h);
+    };
+    auto body = [](decltype(stuck) st, std::latch& in) -> weft::task<void> {
+      co_await weft::uncancellable(st(in), 30ms);
+    };
+    h = sched.spawn(body(stuck, in_cleanup));
+    in_cleanup.wait();
+  }
+  EXPECT_LT(clock_type::now() - start, 10s);
+  EXPECT_TRUE(h.done());
+}
+
+TEST(Uncancellable, CancelRacingTheCleanupsEndNeverThrowsFromUncancellableItself) {
+  weft::scheduler sched{2};
+  struct observed {
+    std::atomic<bool> entered{false};
+    std::atomic<bool> returned{false};
+  };
+  auto cleanup = []() -> weft::task<int> {
+    co_await weft::yield();
+    co_return 1;
+  };
+  auto body = [](decltype(cleanup) c, observed& o) -> weft::task<int> {
+    o.entered = true;
+    int v = co_await weft::uncancellable(c());
+    o.returned = true;
+    co_return v;
+  };
+  for (int i = 0; i < 1000; ++i) {
+    observed o;
+    auto h = sched.spawn(body(cleanup, o));
+    while (!o.entered.load() && !h.done()) std::this_thread::yield();
+    for (int spin = 0; spin < (i % 32) * 8; ++spin) static_cast<void>(h.done());
+    h.cancel();
+    h.wait();
+    if (o.entered.load()) {
+      // Once entered, the cleanup's end is never lost to the cancel.
+      ASSERT_TRUE(o.returned.load()) << "round " << i;
+      ASSERT_EQ(h.result(), 1);
+    }
+  }
+}
