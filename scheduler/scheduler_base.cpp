@@ -107,6 +107,12 @@ void scheduler_base::forget_foreign_wait(task_state* root) noexcept {
 
 void scheduler_base::inject(work_node& node) noexcept {
   auto* core = static_cast<scheduler_core*>(this);
+  // A thread that is not a worker (another scheduler's worker, a timer, a
+  // canceller) may wake the last task of this scheduler: once the node is
+  // published, that task can finish and the destructor return while this
+  // thread still notifies. Counting this thread as live keeps the scheduler
+  // alive until retire_live(), its last touch.
+  live_.fetch_add(1, std::memory_order_relaxed);
   work_node* head = core->injection_.load(std::memory_order_relaxed);
   do {
     node.next = head;
@@ -115,6 +121,7 @@ void scheduler_base::inject(work_node& node) noexcept {
   } while (!core->injection_.compare_exchange_weak(head, &node, std::memory_order_release,
                                                    std::memory_order_relaxed));
   idle_.notify_work_available();
+  retire_live();
 }
 
 }  // namespace weft::detail

@@ -116,7 +116,11 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
   idle_.begin_search();
   for (int round = 0; round < k_search_rounds; ++round) {
     if (work_item item = find_work(w)) {
-      idle_.end_search();
+      // A push that saw this worker searching did not wake anyone, counting
+      // on it; it found other work, so the last searcher hands the search
+      // over to a sleeper (tokio's rule). Without this a task could wait in
+      // a queue while its only possible runner sleeps.
+      if (idle_.end_search()) idle_.notify_work_available();
       return item;
     }
     if (exit_.load(std::memory_order_acquire)) break;

@@ -40,15 +40,33 @@ shield_awaitable<T> shield(task<T> t) {
 namespace detail {
 
 /// The shielded awaiter's wake-up, shared by the task's waiter list and the
-/// awaiter (whichever comes first resumes it; the last owner frees it).
+/// awaiter (the last owner frees it). The task's end and the caller's
+/// cancel race to resume the caller; `state_` makes exactly one win and
+/// keeps both from resuming it while its await_suspend still runs (that
+/// code reads the caller's frame):
+///   k_suspending: inside await_suspend; a wake only records itself
+///   k_suspended:  committed; the first wake schedules the caller
+///   k_resumed:    claimed; later wakes do nothing
 class shield_node final : public waiter, public cancel_target {
  public:
+  static constexpr std::uint32_t k_suspending = 0, k_suspended = 1, k_resumed = 2;
+
   shield_node(std::coroutine_handle<> h, scheduler_base* s) noexcept : handle_(h), sched_(s) {
     wake = &wake_from_task;
   }
 
   /// The caller was cancelled: resume it now; the task goes on.
   void on_cancel(const cancel_reason&) noexcept override { resume_once(); }
+
+  /// End of await_suspend: true if the caller is now suspended (a wake will
+  /// resume it), false if a wake came first (resume it at once).
+  bool commit_suspend() noexcept {
+    std::uint32_t expected = k_suspending;
+    // acq_rel: pairs with the CAS in resume_once().
+    return state_.compare_exchange_strong(expected, k_suspended, std::memory_order_acq_rel);
+  }
+  /// await_suspend gives up waiting: nobody else resumes the caller.
+  void abandon_suspend() noexcept { state_.store(k_resumed, std::memory_order_relaxed); }
 
   void release() noexcept {
     // acq_rel: the last owner sees the other's use of the node.
@@ -62,9 +80,15 @@ class shield_node final : public waiter, public cancel_target {
     self->release();  // the waiter list's reference
   }
   void resume_once() noexcept {
-    // acq_rel: exactly one of the task's end and the cancel resumes.
-    if (!resumed_.exchange(true, std::memory_order_acq_rel)) {
-      schedule(sched_, as_work(handle_), node_);
+    std::uint32_t s = state_.load(std::memory_order_acquire);
+    while (s != k_resumed) {
+      // From k_suspending only record the wake: await_suspend sees it and
+      // resumes the caller itself.
+      if (state_.compare_exchange_weak(s, k_resumed, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+        if (s == k_suspended) schedule(sched_, as_work(handle_), node_);
+        return;
+      }
     }
   }
 
@@ -72,7 +96,7 @@ class shield_node final : public waiter, public cancel_target {
   scheduler_base* sched_;
   work_node node_;
   std::atomic<std::uint32_t> refs_{2};  // the waiter list and the awaiter
-  std::atomic<bool> resumed_{false};
+  std::atomic<std::uint32_t> state_{k_suspending};
 };
 
 /// Trivially destructible (see task_awaiter); the handle's reference was
@@ -93,16 +117,16 @@ struct shield_awaiter {
     foreign = target->state_.sched_ != root->sched_;
     if (foreign) root->sched_->note_foreign_wait(root);
     root->arm_cancel_target(node);
-    // After arming (Dekker pair with request_cancel).
-    if (root->cancellation_point() || !target->state_.add_waiter(node)) {
-      root->disarm_cancel_target();
-      if (foreign) root->sched_->forget_foreign_wait(root);
-      foreign = false;
-      delete node;
-      node = nullptr;
-      return false;
+    // After arming (Dekker pair with request_cancel). Until commit_suspend()
+    // no wake resumes us, so this frame may still be read here.
+    if (!root->cancellation_point()) {
+      if (target->state_.add_waiter(node)) return node->commit_suspend();
+      node->release();  // the waiter list's reference: never registered
+    } else {
+      node->release();
     }
-    return true;  // the node may resume us from here on
+    node->abandon_suspend();
+    return false;
   }
   T await_resume() {
     enter(root);
