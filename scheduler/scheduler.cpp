@@ -16,10 +16,14 @@ namespace detail {
 
 scheduler_core::scheduler_core(std::size_t workers) {
   workers_.reserve(workers);
+  const bool chaos = chaos_monkey::enabled_by_environment();
+  chaos_.reserve(workers);
+  for (std::size_t i = 0; i < workers; ++i) chaos_.emplace_back(chaos, 0xC4A05ull + 7919 * i);
   for (std::size_t i = 0; i < workers; ++i) {
     auto w = std::make_unique<worker_context>();
     w->sched = this;
     w->rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
+    w->index = i;
     workers_.push_back(std::move(w));
   }
   threads_.reserve(workers);

@@ -12,6 +12,7 @@
 #include <weft/scheduler.hpp>
 #include <weft/detail/runtime.hpp>
 
+#include "chaos.hpp"
 #include "timer_service.hpp"
 
 namespace weft::detail {
@@ -44,6 +45,8 @@ class scheduler_core : public scheduler_base {
   void cancel_foreign_waits() noexcept;
 
   std::vector<std::unique_ptr<worker_context>> workers_;
+  // One per worker, touched only by that worker (chaos.hpp).
+  std::vector<chaos_monkey> chaos_;
   std::vector<std::thread> threads_;
   // Lock-free stack of nodes pushed by threads that are not workers; a
   // worker takes the whole stack at once (so no ABA).

@@ -49,7 +49,9 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
   }
   // The trampoline: awaiters leave the coroutine to continue with in
   // w.next and return to here, so inline await chains never nest frames.
+  chaos_monkey& chaos = chaos_[w.index];
   while (next) {
+    chaos.perturb();
     w.next = nullptr;
     next.resume();
     next = w.next;
@@ -77,6 +79,7 @@ work_item scheduler_core::take_injected(worker_context& w) {
   // acquire: pairs with the release CAS in inject(); nodes are visible.
   work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
   if (node == nullptr) return k_no_work;
+  chaos_[w.index].perturb();
   // The stack is newest-first: keep the oldest to run now and push the rest
   // so that older ones are popped first.
   work_item first = k_no_work;
@@ -101,6 +104,10 @@ work_item scheduler_core::steal(worker_context& w) {
   for (std::size_t i = 0; i < n; ++i) {
     worker_context& victim = *workers_[(start + i) % n];
     if (&victim == &w) continue;
+    if (chaos_[w.index].fail_steal()) {
+      worker_counters::bump(w.counters.failed_steals);
+      continue;
+    }
     bool lost_race = false;
     work_item item = victim.deque.steal(lost_race);
     if (item != k_no_work) {
@@ -140,6 +147,7 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
       return k_no_work;
     }
     worker_counters::bump(w.counters.parks);
+    chaos_[w.index].perturb();
     idle_.park(epoch);
   }
 }

@@ -126,6 +126,7 @@ struct worker_context {
   // The task whose body this worker is running (for this_task::).
   task_state* current = nullptr;
   std::uint64_t rng_state = 0;
+  std::size_t index = 0;  // position in the scheduler's worker list
   // Freed coroutine frames, reused by this worker (frame_allocator.hpp).
   frame_cache frames;
 
