@@ -80,9 +80,7 @@ struct when_all_awaiter : join_base {
   static constexpr std::size_t k_count = sizeof...(Ts);
 
   when_all_awaiter(task_state* root, std::tuple<task<Ts>...>& tasks)
-      : join_base(mode::all, root),
-        frames(std::apply([](auto&... t) { return std::tuple(t.release("when_all")...); },
-                          tasks)) {
+      : join_base(mode::all, root), frames(release_all(tasks)) {
     std::apply([this](auto... f) { slots = {&f.promise()...}; }, frames);
     children_ = slots.data();
     count_ = static_cast<std::uint32_t>(k_count);
@@ -92,6 +90,18 @@ struct when_all_awaiter : join_base {
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
     return start(parent);
   }
+  // Every task is checked before any is released: releasing some and then
+  // throwing for an empty one would leak the frames already released.
+  static std::tuple<typename promise<Ts>::handle_type...> release_all(
+      std::tuple<task<Ts>...>& tasks) {
+    std::apply(
+        [](auto&... t) {
+          ((t.valid() ? void() : static_cast<void>(t.release("when_all"))), ...);  // throws
+        },
+        tasks);
+    return std::apply([](auto&... t) { return std::tuple(t.release("when_all")...); }, tasks);
+  }
+
   std::tuple<when_all_value_t<Ts>...> await_resume() {
     leave();
     struct destroy_on_exit {
