@@ -155,6 +155,12 @@ struct awaitable_traits<shield_awaitable<T>> {
       throw invalid_state_error(
           "weft::shield of an empty task_handle; shield the handle returned by spawn()");
     }
+    if (&p->state_ == root) {
+      p->state_.release();  // the operand's reference, taken above
+      throw invalid_state_error(
+          "a task cannot shield its own handle (it would wait for itself forever); await "
+          "another task's handle");
+    }
     return shield_awaiter<T>{p, root};
   }
   static shield_awaiter<T> transform(task_state* root, shield_awaitable<T>&& a) {
