@@ -2,6 +2,11 @@
 // "Handles" section): runs exactly once after the terminal state is
 // published, at once on the caller if already done; registering races
 // completion without losing or doubling a call.
+//
+// wait() returns once the terminal state is published, which may be before
+// the callbacks (run right after it by the thread that ended the task) have
+// finished; so these tests learn that a callback ran from a latch it counts
+// down, never from wait().
 
 #include <weft/weft.hpp>
 
@@ -48,21 +53,24 @@ struct worker_pin {
 }  // namespace
 
 TEST(DoneCallback, RunsOnceAfterTheTerminalStateIsPublished) {
-  weft::scheduler sched{2};
-  std::latch release{1};
-  auto h = sched.spawn(value_when_released(release, 4));
   std::atomic<int> calls{0};
   std::atomic<int> seen_value{-1};
   std::atomic<bool> seen_done{false};
-  h.add_done_callback([&](const weft::task_handle<int>& t) {
-    seen_done = t.done();
-    seen_value = t.result();  // the result is readable: the end is published
-    calls.fetch_add(1);
-  });
-  EXPECT_EQ(calls.load(), 0);
-  release.count_down();
-  h.wait();
-  // The callback registered before wait() runs before wait()'s wake-up.
+  {
+    weft::scheduler sched{2};
+    std::latch release{1};
+    auto h = sched.spawn(value_when_released(release, 4));
+    std::latch called{1};
+    h.add_done_callback([&](const weft::task_handle<int>& t) {
+      seen_done = t.done();
+      seen_value = t.result();  // the result is readable: the end is published
+      calls.fetch_add(1);
+      called.count_down();
+    });
+    EXPECT_EQ(calls.load(), 0);
+    release.count_down();
+    called.wait();
+  }  // every task and callback has ended: a second call would have happened
   EXPECT_EQ(calls.load(), 1);
   EXPECT_TRUE(seen_done.load());
   EXPECT_EQ(seen_value.load(), 4);
@@ -97,11 +105,13 @@ TEST(DoneCallback, CallbacksRunInTheOrderTheyWereAdded) {
   std::latch release{1};
   auto h = sched.spawn(value_when_released(release, 0));
   std::vector<int> order;  // written by the one thread that ends the task
+  std::latch all_ran{1};
   for (int i = 0; i < 5; ++i) {
     h.add_done_callback([&order, i](const weft::task_handle<int>&) { order.push_back(i); });
   }
+  h.add_done_callback([&](const weft::task_handle<int>&) { all_ran.count_down(); });
   release.count_down();
-  h.wait();
+  all_ran.wait();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
 }
 
@@ -110,13 +120,17 @@ TEST(DoneCallback, AnExceptionOnTheWorkerIsReportedAndCountedAndTheOtherCallback
   std::latch release{1};
   auto h = sched.spawn(value_when_released(release, 0));
   std::atomic<int> later_calls{0};
+  std::latch later_ran{1};
   h.add_done_callback([](const weft::task_handle<int>&) {
     throw std::runtime_error("callback blew up");
   });
-  h.add_done_callback([&](const weft::task_handle<int>&) { later_calls.fetch_add(1); });
+  h.add_done_callback([&](const weft::task_handle<int>&) {
+    later_calls.fetch_add(1);
+    later_ran.count_down();
+  });
   ::testing::internal::CaptureStderr();
   release.count_down();
-  h.wait();
+  later_ran.wait();
   std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(later_calls.load(), 1);
   EXPECT_EQ(sched.stats().callback_errors, 1u);
@@ -150,13 +164,15 @@ TEST(DoneCallback, SeesTheCancelledStateAndReasonOfACancelledTask) {
   auto h = sched.spawn(weft_test::yield_until_cancelled(started, cleaned));
   std::atomic<bool> saw_cancelled{false};
   std::string message;
+  std::latch called{1};
   h.add_done_callback([&](const weft::task_handle<void>& t) {
     saw_cancelled = t.cancelled();
     message = t.cancel_reason().value_or(weft::cancel_reason{}).message;
+    called.count_down();
   });
   started.wait();
   h.cancel("stop");
-  h.wait();
+  called.wait();
   EXPECT_TRUE(saw_cancelled.load());
   EXPECT_EQ(message, "stop");
 }
@@ -183,11 +199,14 @@ TEST(DoneCallback, AcceptsAMoveOnlyCallable) {
   std::latch release{1};
   auto h = sched.spawn(value_when_released(release, 3));
   std::atomic<int> out{0};
+  std::latch called{1};
   auto box = std::make_unique<int>(10);
-  h.add_done_callback(
-      [b = std::move(box), &out](const weft::task_handle<int>& t) { out = *b + t.result(); });
+  h.add_done_callback([b = std::move(box), &out, &called](const weft::task_handle<int>& t) {
+    out = *b + t.result();
+    called.count_down();
+  });
   release.count_down();
-  h.wait();
+  called.wait();
   EXPECT_EQ(out.load(), 13);
 }
 
@@ -223,23 +242,32 @@ TEST(DoneCallback, RegisteringRacingCompletionNeverLosesNorDoublesACall) {
 TEST(DoneCallback, SeveralThreadsRegisteringOnOneHandleWhileItEndsEachGetExactlyOneCall) {
   constexpr int k_rounds = 300;
   constexpr int k_threads = 3;
-  weft::scheduler sched{1};
-  for (int round = 0; round < k_rounds; ++round) {
-    std::latch release{1};
-    auto h = sched.spawn(value_when_released(release, round));
-    std::atomic<int> calls{0};
-    std::latch ready{k_threads + 1};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < k_threads; ++t) {
-      threads.emplace_back([&] {
-        ready.arrive_and_wait();
-        h.add_done_callback([&](const weft::task_handle<int>&) { calls.fetch_add(1); });
-      });
+  std::atomic<int> total{0};
+  {
+    weft::scheduler sched{1};
+    for (int round = 0; round < k_rounds; ++round) {
+      std::latch release{1};
+      auto h = sched.spawn(value_when_released(release, round));
+      std::atomic<int> calls{0};
+      std::latch called{1};
+      std::latch ready{k_threads + 1};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < k_threads; ++t) {
+        threads.emplace_back([&] {
+          ready.arrive_and_wait();
+          h.add_done_callback([&](const weft::task_handle<int>&) {
+            total.fetch_add(1);
+            // A lost call hangs the round; a doubled one shows in `total`.
+            if (calls.fetch_add(1) + 1 == k_threads) called.count_down();
+          });
+        });
+      }
+      ready.arrive_and_wait();
+      release.count_down();
+      for (auto& t : threads) t.join();
+      called.wait();
+      h.wait();
     }
-    ready.arrive_and_wait();
-    release.count_down();
-    for (auto& t : threads) t.join();
-    h.wait();  // registered after the callbacks, or the task was done
-    ASSERT_EQ(calls.load(), k_threads) << "round " << round;
-  }
+  }  // every task and callback has ended
+  EXPECT_EQ(total.load(), k_rounds * k_threads);
 }
