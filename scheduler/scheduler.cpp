@@ -2,7 +2,15 @@
 
 #include <weft/scheduler.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <ostream>
+#include <unordered_set>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 #include <cstdlib>
 #include <string>
 
@@ -14,7 +22,10 @@ namespace weft {
 
 namespace detail {
 
-scheduler_core::scheduler_core(std::size_t workers) {
+scheduler_core::scheduler_core(const scheduler_options& options)
+    : options_(options), search_rounds_(options.spin_rounds) {
+  tracking_ = options.track_tasks;
+  const std::size_t workers = *options.workers;
   workers_.reserve(workers);
   const bool chaos = chaos_monkey::enabled_by_environment();
   chaos_.reserve(workers);
@@ -29,7 +40,36 @@ scheduler_core::scheduler_core(std::size_t workers) {
   threads_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
     threads_.emplace_back([this, i] { worker_main(*workers_[i]); });
+    configure_thread(threads_.back(), i);
   }
+}
+
+void scheduler_core::configure_thread(std::thread& t, std::size_t index) noexcept {
+#if defined(__linux__)
+  const std::string name = options_.thread_name_prefix + std::to_string(index);
+  pthread_setname_np(t.native_handle(), name.c_str());
+  if (options_.pin_workers) {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0) {
+      // The (index mod count)-th CPU this process may use.
+      std::size_t target = index % static_cast<std::size_t>(CPU_COUNT(&allowed));
+      for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        if (target-- == 0) {
+          cpu_set_t one;
+          CPU_ZERO(&one);
+          CPU_SET(cpu, &one);
+          pthread_setaffinity_np(t.native_handle(), sizeof(one), &one);
+          break;
+        }
+      }
+    }
+  }
+#else
+  static_cast<void>(t);
+  static_cast<void>(index);
+#endif
 }
 
 scheduler_core::~scheduler_core() = default;
@@ -88,6 +128,50 @@ void scheduler_core::drop_unstarted(work_item item) noexcept {
   }
 }
 
+void scheduler_core::dump(std::ostream& out) const {
+  out << "weft scheduler: " << workers_.size() << " workers; " << to_string(stats()) << '\n';
+  if (!tracking_) {
+    out << "  (task list off: construct the scheduler with scheduler_options::track_tasks)\n";
+    return;
+  }
+  // Which tasks are on a worker right now (a racy but safe snapshot).
+  std::unordered_set<const task_state*> running;
+  for (const auto& w : workers_) {
+    if (const task_state* t = w->current_task()) running.insert(t);
+  }
+  std::lock_guard lock(registry_mutex_);
+  out << "  " << registry_.size() << " live tasks:\n";
+  // Registered states are alive: a task leaves the registry before its run
+  // reference (which keeps the frame) is dropped.
+  for (task_state* t : registry_) {
+    const std::uint64_t word = t->load();
+    out << "  task " << t->id();
+    if (t->name_ != nullptr) out << " \"" << *t->name_ << '"';
+    out << ": ";
+    if ((word & k_started) == 0) {
+      out << "queued";
+    } else if (running.count(t) != 0) {
+      out << "running";
+    } else {
+      switch (t->waiting_on()) {
+        case wait_kind::task: out << "suspended on a task"; break;
+        case wait_kind::sleep: out << "suspended in sleep"; break;
+        case wait_kind::join: out << "suspended in when_all/when_any/timeout"; break;
+        case wait_kind::group: out << "suspended in task_group::join"; break;
+        case wait_kind::shield: out << "suspended in shield"; break;
+        case wait_kind::nothing: out << "runnable (queued to resume)"; break;
+      }
+    }
+    if ((word & k_cancel_requested) != 0) {
+      const cancel_reason& r = task_state::reason_in(word);
+      out << ", cancel requested (" << to_string(r.kind);
+      if (!r.message.empty()) out << ": " << r.message;
+      out << ')';
+    }
+    out << '\n';
+  }
+}
+
 scheduler_stats scheduler_core::stats() const noexcept {
   scheduler_stats s;
   auto add = [&s](const worker_counters& c) {
@@ -114,7 +198,9 @@ std::size_t scheduler::max_workers() noexcept {
 }
 
 namespace {
-std::size_t checked_workers(std::size_t workers) {
+scheduler_options checked(scheduler_options options) {
+  if (!options.workers) options.workers = std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  const std::size_t workers = *options.workers;
   if (workers == 0) {
     throw invalid_argument_error(
         "weft::scheduler needs at least one worker; pass a positive count, or use "
@@ -126,15 +212,36 @@ std::size_t checked_workers(std::size_t workers) {
         std::to_string(scheduler::max_workers()) +
         " it accepts; use about one worker per hardware thread");
   }
-  return workers;
+  if (options.thread_name_prefix.size() + std::to_string(workers - 1).size() > 15) {
+    throw invalid_argument_error(
+        "scheduler_options::thread_name_prefix \"" + options.thread_name_prefix +
+        "\" is too long: with the worker index a thread name has at most 15 characters on "
+        "Linux; use a shorter prefix");
+  }
+  if (options.spin_rounds > 1'000'000) {
+    throw invalid_argument_error("scheduler_options::spin_rounds is " +
+                                 std::to_string(options.spin_rounds) +
+                                 ", more than 1,000,000; idle workers would burn CPU for "
+                                 "seconds before parking: use a value like 64");
+  }
+  return options;
+}
+
+scheduler_options with_workers(std::size_t workers) {
+  scheduler_options options;
+  options.workers = workers;
+  return options;
 }
 }  // namespace
 
-scheduler::scheduler()
-    : scheduler(std::max<std::size_t>(1, std::thread::hardware_concurrency())) {}
+scheduler::scheduler() : scheduler(scheduler_options{}) {}
 
-scheduler::scheduler(std::size_t workers)
-    : core_(std::make_unique<detail::scheduler_core>(checked_workers(workers))) {}
+scheduler::scheduler(std::size_t workers) : scheduler(with_workers(workers)) {}
+
+scheduler::scheduler(const scheduler_options& options)
+    : core_(std::make_unique<detail::scheduler_core>(checked(options))) {}
+
+void scheduler::dump(std::ostream& out) const { core_->dump(out); }
 
 scheduler::~scheduler() { core_->shut_down(); }
 

@@ -60,7 +60,30 @@ bool scheduler_base::admit_task() noexcept {
   return false;
 }
 
-void scheduler_base::on_task_terminal(std::uint64_t outcome) noexcept {
+std::uint64_t next_task_id() noexcept {
+  // Handed out in blocks so that threads rarely share the counter's line.
+  static std::atomic<std::uint64_t> next_block{0};
+  constexpr std::uint64_t k_block = 1024;
+  thread_local std::uint64_t next = 0, end = 0;
+  if (next == end) {
+    next = next_block.fetch_add(1, std::memory_order_relaxed) * k_block + 1;
+    end = next + k_block;
+  }
+  return next++;
+}
+
+void scheduler_base::track(task_state* task) {
+  auto* core = static_cast<scheduler_core*>(this);
+  std::lock_guard lock(core->registry_mutex_);
+  core->registry_.insert(task);
+}
+
+void scheduler_base::on_task_terminal(task_state& task, std::uint64_t outcome) noexcept {
+  if (tracking_) {
+    auto* core = static_cast<scheduler_core*>(this);
+    std::lock_guard lock(core->registry_mutex_);
+    core->registry_.erase(&task);
+  }
   switch (outcome) {
     case k_succeeded: bump(this, external_, &worker_counters::succeeded); break;
     case k_failed: bump(this, external_, &worker_counters::failed); break;

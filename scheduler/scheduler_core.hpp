@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <ostream>
+#include <unordered_set>
 #include <thread>
 #include <vector>
 
@@ -19,7 +21,7 @@ namespace weft::detail {
 
 class scheduler_core : public scheduler_base {
  public:
-  explicit scheduler_core(std::size_t workers);
+  explicit scheduler_core(const scheduler_options& options);
   ~scheduler_core();
   scheduler_core(const scheduler_core&) = delete;
   scheduler_core& operator=(const scheduler_core&) = delete;
@@ -29,6 +31,7 @@ class scheduler_core : public scheduler_base {
 
   std::size_t worker_count() const noexcept { return workers_.size(); }
   scheduler_stats stats() const noexcept;
+  void dump(std::ostream& out) const;
 
  private:
   friend class scheduler_base;
@@ -42,6 +45,9 @@ class scheduler_core : public scheduler_base {
   // Spins as a searcher, then parks; k_no_work when the pool exits.
   work_item wait_for_work(worker_context& w);
   static void drop_unstarted(work_item item) noexcept;
+  void configure_thread(std::thread& t, std::size_t index) noexcept;
+  static void run_hook(const std::function<void(std::size_t)>& hook, std::size_t index,
+                       const char* what) noexcept;
   void cancel_foreign_waits() noexcept;
 
   std::vector<std::unique_ptr<worker_context>> workers_;
@@ -53,6 +59,11 @@ class scheduler_core : public scheduler_base {
   alignas(k_cache_line) std::atomic<work_node*> injection_{nullptr};
   // Set by shut_down() once every task is terminal: workers exit when idle.
   std::atomic<bool> exit_{false};
+  scheduler_options options_;
+  std::uint32_t search_rounds_;
+  // Live spawned tasks when options_.track_tasks (scheduler_base::track).
+  mutable std::mutex registry_mutex_;
+  std::unordered_set<task_state*> registry_;  // under registry_mutex_
   // Roots parked on tasks of other schedulers (note_foreign_wait).
   std::mutex foreign_mutex_;
   std::vector<task_state*> foreign_waits_;  // under foreign_mutex_

@@ -1,6 +1,8 @@
 // The worker loop: find work, run it through the trampoline, spin, park.
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 
 #include <weft/detail/task_state.hpp>
 
@@ -9,10 +11,6 @@
 namespace weft::detail {
 
 namespace {
-// Rounds of looking for work before a worker parks; each round is one pass
-// over its deque, the injection queue and one steal sweep.
-constexpr int k_search_rounds = 64;
-
 std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64
   s ^= s << 13;
   s ^= s >> 7;
@@ -22,6 +20,7 @@ std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64
 }  // namespace
 
 void scheduler_core::worker_main(worker_context& w) noexcept {
+  run_hook(options_.on_worker_start, w.index, "on_worker_start");
   tls_worker = &w;
   for (;;) {
     work_item item = find_work(w);
@@ -30,6 +29,21 @@ void scheduler_core::worker_main(worker_context& w) noexcept {
     run(w, item);
   }
   tls_worker = nullptr;
+  run_hook(options_.on_worker_stop, w.index, "on_worker_stop");
+}
+
+void scheduler_core::run_hook(const std::function<void(std::size_t)>& hook, std::size_t index,
+                              const char* what) noexcept {
+  if (!hook) return;
+  try {
+    hook(index);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "weft: scheduler_options::%s threw (%s) on worker %zu; ignored\n", what,
+                 e.what(), index);
+  } catch (...) {
+    std::fprintf(stderr, "weft: scheduler_options::%s threw on worker %zu; ignored\n", what,
+                 index);
+  }
 }
 
 void scheduler_core::run(worker_context& w, work_item item) noexcept {
@@ -39,7 +53,7 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     // A task still queued at shutdown never runs.
     if (stopping()) state->request_cancel(cancel_kind::shutdown, {});
     if (state->try_start()) {
-      w.current = state;
+      w.set_current(state);
       next = state->frame_;
     } else {  // cancelled before it started: the body never runs
       next = state->abandon_unstarted();
@@ -56,7 +70,7 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     next.resume();
     next = w.next;
   }
-  w.current = nullptr;
+  w.set_current(nullptr);
 }
 
 work_item scheduler_core::find_work(worker_context& w) {
@@ -121,7 +135,10 @@ work_item scheduler_core::steal(worker_context& w) {
 
 work_item scheduler_core::wait_for_work(worker_context& w) {
   idle_.begin_search();
-  for (int round = 0; round < k_search_rounds; ++round) {
+  // Rounds of looking for work before parking (scheduler_options::
+  // spin_rounds); each is one pass over the deque, the injection queue and
+  // one steal sweep.
+  for (std::uint32_t round = 0; round < search_rounds_; ++round) {
     if (work_item item = find_work(w)) {
       // A push that saw this worker searching did not wake anyone, counting
       // on it; it found other work, so the last searcher hands the search

@@ -7,7 +7,12 @@
 #include <memory>
 #include <utility>
 
+#include <iosfwd>
+#include <string_view>
+
 #include <weft/errors.hpp>
+#include <weft/scheduler_options.hpp>
+#include <weft/scheduler_stats.hpp>
 #include <weft/task.hpp>
 #include <weft/task_handle.hpp>
 #include <weft/detail/promise.hpp>
@@ -18,18 +23,6 @@ namespace weft {
 namespace detail {
 class scheduler_core;
 }  // namespace detail
-
-/// Counters of a scheduler, summed over its workers when read.
-struct scheduler_stats {
-  std::uint64_t spawned = 0;        ///< tasks spawned (including refused at shutdown)
-  std::uint64_t succeeded = 0;      ///< tasks that returned
-  std::uint64_t failed = 0;         ///< tasks an exception escaped from
-  std::uint64_t cancelled = 0;      ///< tasks that ended cancelled
-  std::uint64_t steals = 0;         ///< work items taken from another worker
-  std::uint64_t failed_steals = 0;  ///< steal attempts that found nothing or lost a race
-  std::uint64_t parks = 0;          ///< times a worker went to sleep
-  std::uint64_t callback_errors = 0;  ///< exceptions that escaped done callbacks
-};
 
 /// A pool of worker threads running weft tasks.
 ///
@@ -43,6 +36,9 @@ class scheduler {
   /// `workers` threads. Throws invalid_argument_error if it is 0 or more
   /// than max_workers().
   explicit scheduler(std::size_t workers);
+  /// A pool configured by `options`; throws invalid_argument_error for a
+  /// bad value, naming it.
+  explicit scheduler(const scheduler_options& options);
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;
 
@@ -61,20 +57,35 @@ class scheduler {
     return spawn_on(base(), std::move(t));
   }
 
+  /// As spawn(t), naming the task (handle.name(), dump()).
+  template <class T>
+  task_handle<T> spawn(task<T> t, std::string_view name) {
+    return spawn_on(base(), std::move(t), name);
+  }
+
   std::size_t worker_count() const noexcept;
   scheduler_stats stats() const noexcept;
+
+  /// Writes the counters and, with scheduler_options::track_tasks, every
+  /// live task: id, name, state (queued, running, suspended on what) and
+  /// whether its cancellation was requested (asyncio's all_tasks() for a
+  /// stuck service). Safe from any thread while the pool runs.
+  void dump(std::ostream& out) const;
 
   /// The largest worker count a scheduler accepts.
   static std::size_t max_workers() noexcept;
 
   /// Spawns onto the scheduler behind `sched` (shared by spawn overloads).
   template <class T>
-  static task_handle<T> spawn_on(detail::scheduler_base* sched, task<T> t) {
+  static task_handle<T> spawn_on(detail::scheduler_base* sched, task<T> t,
+                                 std::string_view name = {}) {
     auto frame = t.release("spawn()");
     detail::promise<T>& p = frame.promise();
     detail::task_state& state = p.state_;
     p.root_ = &state;
     state.sched_ = sched;
+    if (!name.empty()) state.name_ = new std::string(name);
+    if (sched->tracking()) sched->track(&state);
     if (!sched->admit_task()) {
       state.set_refs(1);  // the handle's only
       state.reject_for_shutdown();
@@ -94,14 +105,14 @@ class scheduler {
 /// Inside a task: spawns `t` on the current task's scheduler. Outside any
 /// task throws invalid_state_error (call scheduler::spawn instead).
 template <class T>
-task_handle<T> spawn(task<T> t) {
+task_handle<T> spawn(task<T> t, std::string_view name = {}) {
   detail::worker_context* w = detail::tls_worker;
   if (w == nullptr) {
     throw invalid_state_error(
         "weft::spawn() called outside a weft task, where there is no current scheduler; call "
         "spawn() on a weft::scheduler instead");
   }
-  return scheduler::spawn_on(w->sched, std::move(t));
+  return scheduler::spawn_on(w->sched, std::move(t), name);
 }
 
 /// Runs `t` on `sched`, blocks until it is done and returns its value or

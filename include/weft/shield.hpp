@@ -116,7 +116,7 @@ struct shield_awaiter {
     // Shutdown of our scheduler would not reach a task of another one.
     foreign = target->state_.sched_ != root->sched_;
     if (foreign) root->sched_->note_foreign_wait(root);
-    root->arm_cancel_target(node);
+    root->arm_cancel_target(node, wait_kind::shield);
     // After arming (Dekker pair with request_cancel). Until commit_suspend()
     // no wake resumes us, so this frame may still be read here.
     if (!root->cancellation_point()) {

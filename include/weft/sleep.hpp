@@ -74,7 +74,7 @@ struct sleep_awaiter {
   bool await_suspend(std::coroutine_handle<> self) {
     entry.handle = self;
     entry.root = root;
-    root->arm_cancel_target(&entry);
+    root->arm_cancel_target(&entry, wait_kind::sleep);
     // After arming (Dekker pair with request_cancel): a cancel from here on
     // reaches on_cancel(), which removes the entry, and add() refuses it.
     if (root->cancellation_point() || !root->sched_->add_timer(entry)) {

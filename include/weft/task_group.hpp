@@ -93,7 +93,7 @@ struct group_join_awaiter {
   // Always suspends through await_suspend: even a cancelled owner waits.
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> joiner) {
-    root->arm_cancel_target(core);
+    root->arm_cancel_target(core, wait_kind::group);
     // After arming (Dekker pair with request_cancel): a cancel recorded
     // before reaches the children here.
     if (root->cancellation_point()) core->on_cancel(task_state::reason_in(root->load()));

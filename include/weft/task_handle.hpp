@@ -87,6 +87,15 @@ class task_handle {
   /// True once the task is terminal and ended cancelled. One atomic load.
   bool cancelled() const noexcept { return p_ != nullptr && p_->state_.cancelled(); }
 
+  /// The name given at spawn, or "" (thread-safe: immutable).
+  std::string_view name() const {
+    const std::string* n = state().name_;
+    return n != nullptr ? std::string_view(*n) : std::string_view();
+  }
+
+  /// A process-wide unique id of the task (never 0).
+  std::uint64_t id() const { return state().id(); }
+
   /// The number of cancel requests made while the task was not done.
   std::uint32_t cancelling() const { return state().cancelling(); }
 
@@ -240,7 +249,7 @@ struct handle_awaiter {
     // Shutdown of our scheduler would not reach a task of another one.
     foreign = awaited.sched_ != root->sched_;
     if (foreign) root->sched_->note_foreign_wait(root);
-    root->arm_cancel_target(&awaited);
+    root->arm_cancel_target(&awaited, wait_kind::task);
     // Read the flag after arming (Dekker pair with request_cancel): a
     // cancel recorded before the target was armed is passed on here.
     if (root->cancellation_point()) {

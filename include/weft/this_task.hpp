@@ -14,12 +14,13 @@ namespace weft::detail {
 /// The task whose body runs on this thread; throws outside one.
 inline task_state& current_task(const char* what) {
   worker_context* w = tls_worker;
-  if (w == nullptr || w->current == nullptr) {
+  task_state* current = w != nullptr ? w->current_task() : nullptr;
+  if (current == nullptr) {
     throw invalid_state_error(std::string(what) +
                               " called outside a weft task; call it from the body of a task "
                               "running on a scheduler");
   }
-  return *w->current;
+  return *current;
 }
 }  // namespace weft::detail
 

@@ -5,6 +5,8 @@
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
 #include <weft/scheduler.hpp>
+#include <weft/scheduler_options.hpp>
+#include <weft/scheduler_stats.hpp>
 #include <weft/shield.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>

@@ -56,7 +56,7 @@ class join_base : public join_point, public cancel_target {
     }
     before_start();
     if (shares_cancel_) {
-      root_->arm_cancel_target(this);
+      root_->arm_cancel_target(this, wait_kind::join);
       // After arming (Dekker pair with request_cancel): a cancel recorded
       // before is passed on here; children then end without running.
       if (root_->cancellation_point()) on_cancel(task_state::reason_in(root_->load()));
@@ -67,7 +67,7 @@ class join_base : public join_point, public cancel_target {
     if (count_ > 1) root_->sched_->idle_.notify_work_available();
     task_state& first = children_[0]->state_;
     if (first.try_start()) {
-      w->current = &first;
+      w->set_current(&first);
       return transfer_to(first.frame_);
     }
     std::coroutine_handle<> next = first.abandon_unstarted();

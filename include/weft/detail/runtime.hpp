@@ -63,7 +63,11 @@ class scheduler_base {
   /// A task of this scheduler reached its terminal state; `outcome` is the
   /// state word's outcome bits. Called once per task, last thing touching
   /// the scheduler (the destructor may return once the count hits zero).
-  void on_task_terminal(std::uint64_t outcome) noexcept;
+  void on_task_terminal(task_state& task, std::uint64_t outcome) noexcept;
+
+  /// True if this scheduler keeps a registry of live tasks for dump().
+  bool tracking() const noexcept { return tracking_; }
+  void track(task_state* task);
 
   void count_callback_error() noexcept;
 
@@ -106,7 +110,12 @@ class scheduler_base {
   alignas(k_cache_line) std::atomic<std::uint32_t> live_{0};
   // Counters of events on threads that are not workers.
   worker_counters external_;
+  // scheduler_options::track_tasks; set at construction.
+  bool tracking_ = false;
 };
+
+/// A process-wide unique task id (never 0).
+std::uint64_t next_task_id() noexcept;
 
 /// The worker running on this thread. Owned by its scheduler_core; only
 /// its own thread touches the non-atomic fields.
@@ -123,8 +132,11 @@ struct worker_context {
   std::vector<std::coroutine_handle<>> yielded;
   // Scratch for items taken from the injection queue (reused, no allocation).
   std::vector<work_item> injected_batch;
-  // The task whose body this worker is running (for this_task::).
-  task_state* current = nullptr;
+  // The task whose body this worker is running (for this_task::). Written
+  // by this worker only; read by dump() on other threads (relaxed).
+  std::atomic<task_state*> current{nullptr};
+  void set_current(task_state* t) noexcept { current.store(t, std::memory_order_relaxed); }
+  task_state* current_task() const noexcept { return current.load(std::memory_order_relaxed); }
   std::uint64_t rng_state = 0;
   std::size_t index = 0;  // position in the scheduler's worker list
   // Freed coroutine frames, reused by this worker (frame_allocator.hpp).
