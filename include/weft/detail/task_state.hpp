@@ -86,6 +86,9 @@ class join_point {
   ~join_point() = default;
 };
 
+/// What a suspended task waits on (for dump()).
+enum class wait_kind : std::uint8_t { nothing, task, sleep, join, group, shield };
+
 /// What a cancel request does to a task that has not started yet.
 enum class unstarted_cancel : std::uint8_t {
   terminal,   // spawned tasks: terminal at once, the body never runs
@@ -98,7 +101,10 @@ class task_state final : public cancel_target {
   task_state() = default;
   task_state(const task_state&) = delete;
   task_state& operator=(const task_state&) = delete;
-  ~task_state() { free_record(record_of(word_.load(std::memory_order_relaxed))); }
+  ~task_state() {
+    free_record(record_of(word_.load(std::memory_order_relaxed)));
+    delete name_;
+  }
 
   /// As a cancel target: the task awaiting this one was cancelled.
   void on_cancel(const cancel_reason& reason) noexcept override {
@@ -187,7 +193,7 @@ class task_state final : public cancel_target {
     word_.store(k_done | k_cancelled | k_cancel_requested |
                     record_bits(static_record(cancel_kind::shutdown)),
                 std::memory_order_release);
-    waiters_.store(k_closed, std::memory_order_release);
+    waiters_.store(k_settled, std::memory_order_release);
   }
 
   /// The body has ended (outcome_ and the result or error_ are written).
@@ -198,7 +204,7 @@ class task_state final : public cancel_target {
     // An RMW (not a store) because a concurrent cancel may set its bits.
     word_.fetch_or(k_done | outcome_, std::memory_order_acq_rel);
     wake_all();
-    sched_->on_task_terminal(outcome_);
+    sched_->on_task_terminal(*this, outcome_);
   }
 
   /// Records a cancellation request (the first one's reason wins). Returns
@@ -225,7 +231,7 @@ class task_state final : public cancel_target {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
         if (ends_now) {
           wake_all();
-          sched_->on_task_terminal(k_cancelled);
+          sched_->on_task_terminal(*this, k_cancelled);
         } else {
           propagate_cancel();
         }
@@ -257,7 +263,7 @@ class task_state final : public cancel_target {
     // the terminal state and result are visible.
     std::uintptr_t head = waiters_.load(std::memory_order_acquire);
     do {
-      if (head == k_closed) return false;
+      if (head == k_closed || head == k_settled) return false;
       node->next = reinterpret_cast<waiter*>(head);
       // release: publishes the node's fields to the waker.
     } while (!waiters_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
@@ -268,22 +274,37 @@ class task_state final : public cancel_target {
 
   /// Blocks this (non-worker) thread until the task is terminal. No system
   /// call when it is already done.
+  /// Returns after the waiters and done callbacks registered before it
+  /// have run (they run in registration order, this one among them).
   void wait_blocking() noexcept {
     // Spin a little first: a task that is about to end saves the two
     // system calls and the context switches of a futex sleep.
     for (int i = 0; i < k_wait_spins; ++i) {
-      if (done()) return;
+      if (settled()) return;
       cpu_relax();
     }
     thread_waiter node;
-    if (add_waiter(&node)) node.block();
+    if (add_waiter(&node)) {
+      node.block();
+      return;
+    }
+    // Closed but its callbacks may still run: wait for them to finish.
+    while (!settled()) std::this_thread::yield();
+  }
+
+  /// True once every waiter and callback registered before the end ran.
+  bool settled() const noexcept {
+    // acquire: pairs with the release store at the end of wake_all().
+    return waiters_.load(std::memory_order_acquire) == k_settled;
   }
 
   // ---- cancellation target: what the coroutine running on this root awaits
 
   /// Before suspending on `target` (owner only; the slot is empty). A
-  /// cancel of this task calls target->on_cancel() from now on.
-  void arm_cancel_target(cancel_target* target) noexcept {
+  /// cancel of this task calls target->on_cancel() from now on. `kind`
+  /// says what the task waits on, for dump().
+  void arm_cancel_target(cancel_target* target, wait_kind kind) noexcept {
+    waiting_on_.store(kind, std::memory_order_relaxed);
     // seq_cst: a Dekker pair with the CAS on word_ in request_cancel(); the
     // caller re-reads the word after this, so one side sees the other.
     cancel_slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_seq_cst);
@@ -293,6 +314,7 @@ class task_state final : public cancel_target {
   /// the target, waits for it to leave: the target may live in the frame
   /// that is about to go on. The canceller never blocks, so this is short.
   void disarm_cancel_target() noexcept {
+    waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
     std::uintptr_t v = cancel_slot_.load(std::memory_order_acquire);
     for (int spins = 0;;) {
       if (v == 0) return;
@@ -313,6 +335,19 @@ class task_state final : public cancel_target {
       }
     }
   }
+
+  /// A process-wide unique id, assigned on first use.
+  std::uint64_t id() noexcept {
+    std::uint64_t v = id_.load(std::memory_order_relaxed);
+    if (v != 0) return v;
+    const std::uint64_t fresh = next_task_id();
+    return id_.compare_exchange_strong(v, fresh, std::memory_order_relaxed) ? fresh : v;
+  }
+  /// What the task waits on now (nothing while it runs or is queued).
+  wait_kind waiting_on() const noexcept { return waiting_on_.load(std::memory_order_relaxed); }
+
+  /// The name given at spawn (owned; immutable once published), or null.
+  const std::string* name_ = nullptr;
 
   /// The earliest deadline of the timeouts enclosing this task.
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
@@ -335,7 +370,8 @@ class task_state final : public cancel_target {
   std::uint64_t outcome_ = k_succeeded;  // k_succeeded, k_failed or k_cancelled
 
  private:
-  static constexpr std::uintptr_t k_closed = 1;
+  static constexpr std::uintptr_t k_closed = 1;   // terminal; waking the waiters
+  static constexpr std::uintptr_t k_settled = 2;  // terminal; every waiter woken
   static constexpr int k_wait_spins = 2000;  // about 10-50 us of pause
 
   void wake_all() noexcept {
@@ -356,6 +392,9 @@ class task_state final : public cancel_target {
       ordered->wake(ordered);
       ordered = next;
     }
+    // release: pairs with the acquire in settled(); the callbacks' effects
+    // are visible to a wait() that returns on it.
+    waiters_.store(k_settled, std::memory_order_release);
   }
 
   void propagate_cancel() noexcept {
@@ -381,7 +420,8 @@ class task_state final : public cancel_target {
   std::atomic<std::uint32_t> refs_{0};
   // Cancel requests made while not done (asyncio's Task.cancelling()).
   std::atomic<std::uint32_t> cancelling_{0};
-  // Lock-free stack of waiters; k_closed once terminal. Pushed by waiters,
+  // Lock-free stack of waiters; k_closed once terminal, k_settled once all
+  // were woken. Pushed by waiters,
   // closed by the task's finisher.
   std::atomic<std::uintptr_t> waiters_{0};
   // What the coroutine running on this root awaits: 0 (nothing), a
@@ -389,6 +429,10 @@ class task_state final : public cancel_target {
   // Armed and disarmed by the owner; swapped to busy and back by cancellers.
   static constexpr std::uintptr_t k_slot_busy = 1;
   std::atomic<std::uintptr_t> cancel_slot_{0};
+  // Written by the owner when it arms and disarms; read by dump().
+  std::atomic<wait_kind> waiting_on_{wait_kind::nothing};
+  // 0 until id() is first called.
+  std::atomic<std::uint64_t> id_{0};
 };
 
 }  // namespace weft::detail
