@@ -481,3 +481,41 @@ TEST(Fault, HandlesOfEveryOutcomeStillAnswerAfterTheSchedulerIsGone) {
   auto reader = [](weft::task_handle<int> h) -> weft::task<int> { co_return co_await h + 1; };
   EXPECT_EQ(weft::sync_wait(other, reader(ok)), 6);
 }
+
+// ---- known limitation (disabled: it aborts the process today)
+//
+// A cancel() that the task passes on (to the handle it awaits, its group's
+// children, its when_all/when_any/timeout children) allocates the copied
+// reason's record inside noexcept code (task_state::on_cancel,
+// group_core::on_cancel, join_base::on_cancel): if that allocation fails,
+// std::terminate is called instead of cancel() throwing bad_alloc. Here the
+// first allocation (the record of `awaiter`'s own reason) succeeds and the
+// second (the record passed on to `target`) fails. (The message is short
+// enough for the string's small buffer, so each record is one allocation.)
+TEST(Fault, DISABLED_ACancelPassedOnWhenItsReasonCannotBeAllocatedDoesNotTerminate) {
+  weft::scheduler sched{1};
+  std::latch target_started{1}, awaiting{1};
+  auto target = sched.spawn([](std::latch& started) -> weft::task<int> {
+    started.count_down();
+    co_await weft::sleep_for(1h);
+    co_return 0;
+  }(target_started));
+  target_started.wait();
+  auto awaiter = sched.spawn([](weft::task_handle<int> t, std::latch& awaiting) -> weft::task<int> {
+    awaiting.count_down();
+    co_return co_await t;
+  }(target, awaiting));
+  awaiting.wait();
+  // Nothing observable says that `awaiter` is parked on `target` yet: give
+  // its one remaining step time (a diagnostic for a known limitation only).
+  std::this_thread::sleep_for(50ms);
+  try {
+    fail_nth_allocation arm(2);
+    static_cast<void>(awaiter.cancel("passed on"));
+  } catch (const std::bad_alloc&) {
+  }
+  target.cancel();
+  awaiter.wait();
+  target.wait();
+  EXPECT_TRUE(target.cancelled());
+}
