@@ -26,6 +26,7 @@ scheduler_core::scheduler_core(const scheduler_options& options)
     : options_(options), search_rounds_(options.spin_rounds) {
   tracking_ = options.track_tasks;
   const std::size_t workers = *options.workers;
+  if (options.trace) trace_ = std::make_unique<trace_recorder>(workers);
   workers_.reserve(workers);
   const bool chaos = chaos_monkey::enabled_by_environment();
   chaos_.reserve(workers);
@@ -172,6 +173,15 @@ void scheduler_core::dump(std::ostream& out) const {
   }
 }
 
+void scheduler_core::write_trace(std::ostream& out) const {
+  if (!trace_) {
+    throw invalid_state_error(
+        "write_trace() on a scheduler built without tracing; construct it with "
+        "scheduler_options::trace = true");
+  }
+  trace_->write_json(out);
+}
+
 scheduler_stats scheduler_core::stats() const noexcept {
   scheduler_stats s;
   auto add = [&s](const worker_counters& c) {
@@ -242,6 +252,8 @@ scheduler::scheduler(const scheduler_options& options)
     : core_(std::make_unique<detail::scheduler_core>(checked(options))) {}
 
 void scheduler::dump(std::ostream& out) const { core_->dump(out); }
+
+void scheduler::write_trace(std::ostream& out) const { core_->write_trace(out); }
 
 scheduler::~scheduler() { core_->shut_down(); }
 

@@ -16,6 +16,7 @@
 
 #include "chaos.hpp"
 #include "timer_service.hpp"
+#include "trace_recorder.hpp"
 
 namespace weft::detail {
 
@@ -32,6 +33,7 @@ class scheduler_core : public scheduler_base {
   std::size_t worker_count() const noexcept { return workers_.size(); }
   scheduler_stats stats() const noexcept;
   void dump(std::ostream& out) const;
+  void write_trace(std::ostream& out) const;
 
  private:
   friend class scheduler_base;
@@ -60,6 +62,7 @@ class scheduler_core : public scheduler_base {
   // Set by shut_down() once every task is terminal: workers exit when idle.
   std::atomic<bool> exit_{false};
   scheduler_options options_;
+  std::unique_ptr<trace_recorder> trace_;  // null unless options_.trace
   std::uint32_t search_rounds_;
   // Live spawned tasks when options_.track_tasks (scheduler_base::track).
   mutable std::mutex registry_mutex_;

@@ -64,11 +64,17 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
   // The trampoline: awaiters leave the coroutine to continue with in
   // w.next and return to here, so inline await chains never nest frames.
   chaos_monkey& chaos = chaos_[w.index];
+  const std::uint64_t begin = trace_ ? trace_recorder::now_ns() : 0;
   while (next) {
     chaos.perturb();
     w.next = nullptr;
     next.resume();
     next = w.next;
+  }
+  if (trace_) {
+    task_state* ran = w.current_task();
+    trace_->record(w.index, {trace_recorder::kind::run, begin, trace_recorder::now_ns(),
+                             ran != nullptr ? ran->id() : 0});
   }
   w.set_current(nullptr);
 }
@@ -126,6 +132,10 @@ work_item scheduler_core::steal(worker_context& w) {
     work_item item = victim.deque.steal(lost_race);
     if (item != k_no_work) {
       worker_counters::bump(w.counters.steals);
+      if (trace_) {
+        const std::uint64_t t = trace_recorder::now_ns();
+        trace_->record(w.index, {trace_recorder::kind::steal, t, t, victim.index});
+      }
       return item;
     }
     worker_counters::bump(w.counters.failed_steals);
@@ -165,7 +175,11 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
     }
     worker_counters::bump(w.counters.parks);
     chaos_[w.index].perturb();
+    const std::uint64_t begin = trace_ ? trace_recorder::now_ns() : 0;
     idle_.park(epoch);
+    if (trace_) {
+      trace_->record(w.index, {trace_recorder::kind::park, begin, trace_recorder::now_ns(), 0});
+    }
   }
 }
 

@@ -72,6 +72,12 @@ class scheduler {
   /// stuck service). Safe from any thread while the pool runs.
   void dump(std::ostream& out) const;
 
+  /// Writes the trace recorded so far (scheduler_options::trace) as Chrome
+  /// trace-event JSON; chrome://tracing and ui.perfetto.dev open it. Safe
+  /// from any thread while the pool runs. Throws invalid_state_error if the
+  /// scheduler was built without tracing.
+  void write_trace(std::ostream& out) const;
+
   /// The largest worker count a scheduler accepts.
   static std::size_t max_workers() noexcept;
 

@@ -39,6 +39,12 @@ struct scheduler_options {
   /// Costs a mutex-protected insert at spawn and erase at the end of each
   /// spawned task; off by default (dump() then prints the counters only).
   bool track_tasks = false;
+
+  /// Record a trace (per worker: each task run, steal and park) that
+  /// scheduler::write_trace() writes as Chrome trace-event JSON. Off by
+  /// default; on, each event is a timestamp and an append to a per-worker
+  /// buffer (no lock), and memory grows with the events until destruction.
+  bool trace = false;
 };
 
 }  // namespace weft
