@@ -50,8 +50,9 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
   std::coroutine_handle<> next;
   if ((item & k_fresh_task) != 0) {
     auto* state = reinterpret_cast<task_state*>(item & ~k_fresh_task);
-    // A task still queued at shutdown never runs.
-    if (stopping()) state->request_cancel(cancel_kind::shutdown, {});
+    // A task still queued at shutdown never runs (unless it is cleanup
+    // under weft::uncancellable, which shutdown does not cancel).
+    if (stopping() && !state->shutdown_immune_) state->request_cancel(cancel_kind::shutdown, {});
     if (state->try_start()) {
       w.set_current(state);
       next = state->frame_;
