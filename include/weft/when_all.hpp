@@ -127,15 +127,7 @@ template <class T>
 struct when_all_vector_awaiter : join_base {
   when_all_vector_awaiter(task_state* root, std::vector<task<T>>& tasks)
       : join_base(mode::all, root) {
-    for (task<T>& t : tasks) {
-      if (!t.valid()) static_cast<void>(t.release("when_all"));  // throws, names the misuse
-    }
-    count_ = static_cast<std::uint32_t>(tasks.size());
-    children_ = new promise_base*[tasks.size() == 0 ? 1 : tasks.size()];
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-      children_[i] = &tasks[i].release("when_all").promise();
-    }
-    std::vector<task<T>>().swap(tasks);  // leave the operand empty
+    adopt(tasks, "when_all");
   }
 
   bool await_ready() { return ready(); }
@@ -144,14 +136,7 @@ struct when_all_vector_awaiter : join_base {
   }
   auto await_resume() {
     leave();
-    struct destroy_on_exit {
-      promise_base** children;
-      std::uint32_t n;
-      ~destroy_on_exit() {
-        for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
-        delete[] children;
-      }
-    } guard{children_, count_};
+    owned_children guard{children_, count_};
     check_all(*this, children_, count_);
     if constexpr (std::is_void_v<T>) {
       return;

@@ -40,15 +40,7 @@ namespace detail {
 template <class T>
 struct when_any_awaiter : join_base {
   when_any_awaiter(task_state* root, std::vector<task<T>>& tasks) : join_base(mode::any, root) {
-    for (task<T>& t : tasks) {
-      if (!t.valid()) static_cast<void>(t.release("when_any"));  // throws, names the misuse
-    }
-    count_ = static_cast<std::uint32_t>(tasks.size());
-    children_ = new promise_base*[tasks.size() == 0 ? 1 : tasks.size()];
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-      children_[i] = &tasks[i].release("when_any").promise();
-    }
-    std::vector<task<T>>().swap(tasks);  // leave the operand empty
+    adopt(tasks, "when_any");
   }
 
   bool await_ready() { return ready(); }
@@ -57,14 +49,7 @@ struct when_any_awaiter : join_base {
   }
   std::pair<std::size_t, when_all_value_t<T>> await_resume() {
     leave();
-    struct destroy_on_exit {
-      promise_base** children;
-      std::uint32_t n;
-      ~destroy_on_exit() {
-        for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
-        delete[] children;
-      }
-    } guard{children_, count_};
+    owned_children guard{children_, count_};
     if (!decided()) {
       // The parent was cancelled before any child started.
       throw_if_parent_cancelled();

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <weft/errors.hpp>
 #include <weft/detail/promise.hpp>
@@ -120,6 +121,31 @@ class join_base : public join_point, public cancel_target {
   }
 
  protected:
+  /// Takes the frames out of `tasks` (left empty) into a children array
+  /// allocated here; free it with owned_children. Throws, naming `what`, if
+  /// a task is empty (before taking any).
+  template <class Task>
+  void adopt(std::vector<Task>& tasks, const char* what) {
+    for (Task& t : tasks) {
+      if (!t.valid()) static_cast<void>(t.release(what));  // throws, names the misuse
+    }
+    count_ = static_cast<std::uint32_t>(tasks.size());
+    children_ = new promise_base*[tasks.empty() ? 1 : tasks.size()];
+    for (std::size_t i = 0; i < tasks.size(); ++i) children_[i] = &tasks[i].release(what).promise();
+    std::vector<Task>().swap(tasks);  // leave the operand empty
+  }
+
+  /// Destroys adopted children's frames and their array (every exit of
+  /// await_resume; a local there, never a member, see task_awaiter).
+  struct owned_children {
+    promise_base** children;
+    std::uint32_t n;
+    ~owned_children() {
+      for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
+      delete[] children;
+    }
+  };
+
   /// Hook for timeout: arm its timer once the children are set up.
   virtual void before_start() noexcept {}
 
