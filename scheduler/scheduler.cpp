@@ -40,15 +40,19 @@ scheduler_core::scheduler_core(const scheduler_options& options)
   }
   threads_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) {
-    threads_.emplace_back([this, i] { worker_main(*workers_[i]); });
-    configure_thread(threads_.back(), i);
+    // The thread names and pins itself before on_worker_start runs (the
+    // hook may log the name); renaming it from here afterwards would race.
+    threads_.emplace_back([this, i] {
+      configure_this_thread(i);
+      worker_main(*workers_[i]);
+    });
   }
 }
 
-void scheduler_core::configure_thread(std::thread& t, std::size_t index) noexcept {
+void scheduler_core::configure_this_thread(std::size_t index) noexcept {
 #if defined(__linux__)
   const std::string name = options_.thread_name_prefix + std::to_string(index);
-  pthread_setname_np(t.native_handle(), name.c_str());
+  pthread_setname_np(pthread_self(), name.c_str());
   if (options_.pin_workers) {
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
@@ -61,14 +65,13 @@ void scheduler_core::configure_thread(std::thread& t, std::size_t index) noexcep
           cpu_set_t one;
           CPU_ZERO(&one);
           CPU_SET(cpu, &one);
-          pthread_setaffinity_np(t.native_handle(), sizeof(one), &one);
+          pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
           break;
         }
       }
     }
   }
 #else
-  static_cast<void>(t);
   static_cast<void>(index);
 #endif
 }

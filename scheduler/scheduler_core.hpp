@@ -47,7 +47,8 @@ class scheduler_core : public scheduler_base {
   // Spins as a searcher, then parks; k_no_work when the pool exits.
   work_item wait_for_work(worker_context& w);
   static void drop_unstarted(work_item item) noexcept;
-  void configure_thread(std::thread& t, std::size_t index) noexcept;
+  // On worker `index`'s own thread: its name and CPU pinning.
+  void configure_this_thread(std::size_t index) noexcept;
   static void run_hook(const std::function<void(std::size_t)>& hook, std::size_t index,
                        const char* what) noexcept;
   void cancel_foreign_waits() noexcept;
