@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <ostream>
 #include <vector>
@@ -65,19 +66,23 @@ class trace_recorder {
     c->count.store(n + 1, std::memory_order_release);
   }
 
-  /// Any thread: every event recorded so far, as a JSON object.
+  /// Any thread: every event recorded so far, as a JSON object. The text
+  /// does not depend on `out`'s formatting flags (hex, precision, showpos):
+  /// every number is formatted here.
   void write_json(std::ostream& out) const {
     const std::uint64_t origin = origin_ns_;
     out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
-    bool first = true;
+    char line[160];
     for (std::size_t w = 0; w < lanes_.size(); ++w) {
-      out << (first ? "" : ",\n") << "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":" << w
-          << ",\"args\":{\"name\":\"worker " << w << "\"}}";
-      first = false;
+      const int n = std::snprintf(line, sizeof line,
+                                  "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%zu,"
+                                  "\"args\":{\"name\":\"worker %zu\"}}",
+                                  w == 0 ? "" : ",\n", w, w);
+      out.write(line, n);
       for (const chunk* c = lanes_[w].head; c != nullptr;
            c = c->next.load(std::memory_order_acquire)) {
-        const std::uint32_t n = c->count.load(std::memory_order_acquire);
-        for (std::uint32_t i = 0; i < n; ++i) write_event(out, w, c->events[i], origin);
+        const std::uint32_t count = c->count.load(std::memory_order_acquire);
+        for (std::uint32_t i = 0; i < count; ++i) write_event(out, w, c->events[i], origin);
       }
     }
     out << "\n]}\n";
@@ -95,24 +100,41 @@ class trace_recorder {
     chunk* tail = nullptr;  // the worker's only
   };
 
+  // Microseconds with three decimals, from integer nanoseconds: exact at
+  // any trace length (a double printed with the stream's default six
+  // significant digits loses the microseconds after one second).
+  struct micros {
+    unsigned long long whole, frac;
+  };
+  static micros us(std::uint64_t ns) noexcept { return {ns / 1000, ns % 1000}; }
+
   static void write_event(std::ostream& out, std::size_t w, const event& e, std::uint64_t origin) {
-    auto us = [origin](std::uint64_t ns) { return static_cast<double>(ns - origin) / 1000.0; };
-    out << ",\n{\"pid\":1,\"tid\":" << w << ",\"ts\":" << us(e.begin_ns);
+    const micros ts = us(e.begin_ns - origin);
+    const micros dur = us(e.end_ns - e.begin_ns);
+    char line[160];
+    int n = 0;
     switch (e.what) {
       case kind::run:
-        out << ",\"ph\":\"X\",\"name\":\"task " << e.task << "\",\"cat\":\"run\",\"dur\":"
-            << us(e.end_ns) - us(e.begin_ns);
+        n = std::snprintf(line, sizeof line,
+                          ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
+                          "\"task %llu\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
+                          w, ts.whole, ts.frac, static_cast<unsigned long long>(e.task), dur.whole,
+                          dur.frac);
         break;
       case kind::park:
-        out << ",\"ph\":\"X\",\"name\":\"park\",\"cat\":\"park\",\"dur\":"
-            << us(e.end_ns) - us(e.begin_ns);
+        n = std::snprintf(line, sizeof line,
+                          ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
+                          "\"park\",\"cat\":\"park\",\"dur\":%llu.%03llu}",
+                          w, ts.whole, ts.frac, dur.whole, dur.frac);
         break;
       case kind::steal:
-        out << ",\"ph\":\"i\",\"s\":\"t\",\"name\":\"steal from worker " << e.task
-            << "\",\"cat\":\"steal\"";
+        n = std::snprintf(line, sizeof line,
+                          ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"i\",\"s\":\"t\","
+                          "\"name\":\"steal from worker %llu\",\"cat\":\"steal\"}",
+                          w, ts.whole, ts.frac, static_cast<unsigned long long>(e.task));
         break;
     }
-    out << '}';
+    out.write(line, n);
   }
 
   std::vector<lane> lanes_;
