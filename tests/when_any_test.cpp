@@ -142,13 +142,15 @@ TEST(WhenAny, FirstToFinishFailedRethrowsItsExceptionAndCancelsTheOthersAsSiblin
   weft::scheduler sched{2};
   child_probe p0;
   auto body = [](child_probe& p0) -> weft::task<void> {
-    auto fail = []() -> weft::task<int> {
-      co_await weft::yield();
+    // Fails only once the sleeper has started: a sibling cancelled before it
+    // starts never runs its body, which would leave nothing to observe.
+    auto fail = [](child_probe& p0) -> weft::task<int> {
+      while (!p0.started.load()) co_await weft::yield();
       throw std::runtime_error("lookup failed");
     };
     std::vector<weft::task<int>> tasks;
     tasks.push_back(sleep_for_an_hour(p0));
-    tasks.push_back(fail());
+    tasks.push_back(fail(p0));
     co_await weft::when_any(std::move(tasks));
   };
   auto h = sched.spawn(body(p0));

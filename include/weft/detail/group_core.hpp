@@ -91,7 +91,7 @@ class group_core final : public cancel_target {
   }
   void end_join() noexcept {
     pending_.fetch_and(~k_joining, std::memory_order_acq_rel);
-    unjoined_ = 0;
+    unjoined_.store(0, std::memory_order_relaxed);
   }
 
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
@@ -103,8 +103,8 @@ class group_core final : public cancel_target {
     if (running != 0) cancel_all(cancel_kind::parent_cancelled, message, nullptr);
     return running;
   }
-  std::size_t unjoined() const noexcept { return unjoined_; }
-  void note_spawn() noexcept { ++unjoined_; }
+  std::size_t unjoined() const noexcept { return unjoined_.load(std::memory_order_relaxed); }
+  void note_spawn() noexcept { unjoined_.fetch_add(1, std::memory_order_relaxed); }
 
   std::size_t size() const {
     std::lock_guard lock(mutex_);
@@ -212,7 +212,9 @@ class group_core final : public cancel_target {
   std::coroutine_handle<> joiner_;
   scheduler_base* joiner_sched_ = nullptr;
   work_node joiner_node_;
-  std::size_t unjoined_ = 0;  // owner only: spawns since the last join
+  // Spawns since the last join; spawn() may run on the owner and on
+  // children at once, hence atomic (a count only: relaxed).
+  std::atomic<std::size_t> unjoined_{0};
 };
 
 }  // namespace weft::detail

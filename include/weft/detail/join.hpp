@@ -82,12 +82,19 @@ class join_base : public join_point, public cancel_target {
     // the release of its fetch_sub below.
     if (decides && !decided_.exchange(true, std::memory_order_acq_rel)) {
       decided_index_ = child.join_index_;
-      const bool failed = outcome == k_failed;
-      cancel_children(failed ? cancel_kind::sibling_failed : cancel_kind::parent_cancelled,
-                      failed ? failure_message(child)
-                             : "when_any: child " + std::to_string(child.join_index_) +
-                                   " finished first",
-                      &child);
+      const std::uint64_t parent_word = root_->load();
+      if (outcome == k_failed) {
+        cancel_children(cancel_kind::sibling_failed, failure_message(child), &child);
+      } else if ((parent_word & k_cancel_requested) != 0) {
+        // The child ended because the parent is being cancelled: the
+        // siblings get the parent's reason, not "finished first".
+        cancel_children(cancel_kind::parent_cancelled,
+                        task_state::reason_in(parent_word).message, &child);
+      } else {
+        cancel_children(cancel_kind::parent_cancelled,
+                        "when_any: child " + std::to_string(child.join_index_) + " finished first",
+                        &child);
+      }
     }
     // acq_rel: the last child sees every child's result; the parent, resumed
     // by it, reads them after this.
