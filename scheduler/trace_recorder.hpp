@@ -25,7 +25,7 @@ class trace_recorder {
   struct event {
     kind what;
     std::uint64_t begin_ns, end_ns;
-    std::uint64_t task;  // run: the task's id; steal: the victim's index
+    std::uint64_t task;  // run: the task's id (0: a resumed one); steal: the victim's index
   };
 
   explicit trace_recorder(std::size_t workers) : lanes_(workers) {
@@ -115,6 +115,13 @@ class trace_recorder {
     int n = 0;
     switch (e.what) {
       case kind::run:
+        if (e.task == 0) {  // a resumed coroutine (worker.cpp: run())
+          n = std::snprintf(line, sizeof line,
+                            ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
+                            "\"resumed task\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
+                            w, ts.whole, ts.frac, dur.whole, dur.frac);
+          break;
+        }
         n = std::snprintf(line, sizeof line,
                           ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
                           "\"task %llu\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
