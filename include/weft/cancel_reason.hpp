@@ -32,9 +32,10 @@ constexpr std::string_view to_string(cancel_kind kind) noexcept {
 /// The reason of a cancellation request. `message` is the message of the
 /// request at the root of a chain of propagated cancellations.
 struct cancel_reason {
-  cancel_kind kind = cancel_kind::user;
-  std::string message;
+  cancel_kind kind = cancel_kind::user;  ///< who or what asked for the cancellation
+  std::string message;                   ///< the root request's message (may be empty)
 
+  /// Equal when both the kind and the message are.
   friend bool operator==(const cancel_reason&, const cancel_reason&) = default;
 };
 
