@@ -20,6 +20,7 @@ class error : public std::runtime_error {
 /// and by result()/exception() of a task that ended cancelled.
 class cancelled_error : public error {
  public:
+  /// An error carrying `reason`; what() describes it.
   explicit cancelled_error(cancel_reason reason)
       : error(describe(reason)), reason_(std::move(reason)) {}
 
