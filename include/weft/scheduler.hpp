@@ -63,7 +63,10 @@ class scheduler {
     return spawn_on(base(), std::move(t), name);
   }
 
+  /// The number of worker threads. Any thread.
   std::size_t worker_count() const noexcept;
+  /// The counters summed over the workers (exact once the pool is quiet).
+  /// Any thread, while the pool runs.
   scheduler_stats stats() const noexcept;
 
   /// Writes the counters and, with scheduler_options::track_tasks, every
