@@ -37,6 +37,7 @@ inline std::string to_string(const scheduler_stats& s) {
   return line;
 }
 
+/// Writes to_string(s).
 inline std::ostream& operator<<(std::ostream& os, const scheduler_stats& s) {
   return os << to_string(s);
 }
