@@ -18,7 +18,7 @@ namespace weft {
 /// The operand of `co_await weft::shield(...)`.
 template <class T>
 struct shield_awaitable {
-  task_handle<T> handle;
+  task_handle<T> handle;  ///< the shielded task
 };
 
 /// `co_await weft::shield(handle)` inside a task: waits for the task and
