@@ -13,7 +13,7 @@ namespace weft {
 
 /// The operand of `co_await weft::sleep_until(t)` / `sleep_for(d)`.
 struct sleep_awaitable {
-  std::chrono::steady_clock::time_point when;
+  std::chrono::steady_clock::time_point when;  ///< when the sleeper wakes
 };
 
 /// `co_await weft::sleep_until(t)` inside a task: suspends until `t`
