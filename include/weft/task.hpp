@@ -24,11 +24,13 @@ namespace weft {
 template <class T = void>
 class [[nodiscard]] task {
  public:
-  using promise_type = detail::promise<T>;
-  using value_type = T;
+  using promise_type = detail::promise<T>;  ///< the coroutine machinery (internal)
+  using value_type = T;                     ///< what co_await on the task returns
 
   task() noexcept = default;
+  /// Takes over `other`'s coroutine, leaving `other` empty.
   task(task&& other) noexcept : frame_(std::exchange(other.frame_, {})) {}
+  /// Destroys this task's coroutine, if any, and takes over `other`'s.
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       reset();
