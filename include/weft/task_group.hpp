@@ -19,7 +19,7 @@ class task_group;
 
 /// The operand of `co_await group.join()`.
 struct task_group_join {
-  task_group* group;
+  task_group* group;  ///< the group joined
 };
 
 /// A set of child tasks that are awaited together.
@@ -78,6 +78,7 @@ class task_group {
   /// Children spawned so far.
   std::size_t size() const { return core_->size(); }
 
+  /// Internal (the join awaiter): the group's shared state.
   detail::group_core& core() noexcept { return *core_; }
 
  private:
