@@ -51,14 +51,17 @@ struct callback_waiter : waiter {
 template <class T = void>
 class task_handle {
  public:
-  using value_type = T;
+  using value_type = T;  ///< the task's result type
 
   /// An empty handle; every query on it throws invalid_state_error.
   task_handle() noexcept = default;
+  /// Another reference to the same task.
   task_handle(const task_handle& other) noexcept : p_(other.p_) {
     if (p_ != nullptr) p_->state_.add_ref();
   }
+  /// Takes over `other`'s reference, leaving `other` empty.
   task_handle(task_handle&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+  /// Refers to `other`'s task, dropping this handle's reference.
   task_handle& operator=(task_handle other) noexcept {
     std::swap(p_, other.p_);
     return *this;
@@ -69,6 +72,7 @@ class task_handle {
 
   /// True unless default-constructed or moved from.
   bool valid() const noexcept { return p_ != nullptr; }
+  /// valid().
   explicit operator bool() const noexcept { return valid(); }
 
   /// Requests cancellation (asyncio Task.cancel). Returns false if the task
@@ -180,6 +184,7 @@ class task_handle {
     }
   }
 
+  /// Internal (awaiters, combinators): the task's promise, or null.
   detail::promise<T>* promise_ptr() const noexcept { return p_; }
 
  private:
