@@ -12,8 +12,8 @@ namespace weft {
 /// The operand of `co_await weft::timeout(d, t)`.
 template <class T>
 struct timeout_awaitable {
-  std::chrono::steady_clock::duration limit;
-  task<T> child;
+  std::chrono::steady_clock::duration limit;  ///< how long the child may run
+  task<T> child;                              ///< the task run under the limit
 };
 
 /// `co_await weft::timeout(d, child())` inside a task: runs the child; if it
