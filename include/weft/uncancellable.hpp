@@ -13,8 +13,8 @@ namespace weft {
 /// The operand of `co_await weft::uncancellable(t)`.
 template <class T>
 struct uncancellable_awaitable {
-  task<T> child;
-  std::optional<std::chrono::steady_clock::duration> grace;
+  task<T> child;  ///< the cleanup task
+  std::optional<std::chrono::steady_clock::duration> grace;  ///< the time limit, if any
 };
 
 /// `co_await weft::uncancellable(cleanup())` inside a task: runs the child
