@@ -8,8 +8,11 @@
 
 #include <string_view>
 
+/// The major version of these headers (CMakeLists.txt reads these three lines).
 #define WEFT_VERSION_MAJOR 0
+/// The minor version of these headers.
 #define WEFT_VERSION_MINOR 1
+/// The patch version of these headers.
 #define WEFT_VERSION_PATCH 0
 
 /// One number for `#if` comparisons: MAJOR * 10000 + MINOR * 100 + PATCH
@@ -27,9 +30,9 @@ namespace weft {
 
 /// A weft version, as three numbers and as text.
 struct version_info {
-  int major;
-  int minor;
-  int patch;
+  int major;  ///< WEFT_VERSION_MAJOR of the built library
+  int minor;  ///< WEFT_VERSION_MINOR of the built library
+  int patch;  ///< WEFT_VERSION_PATCH of the built library
   std::string_view string;  ///< "MAJOR.MINOR.PATCH"
 };
 
