@@ -24,13 +24,13 @@ using when_all_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T
 /// The operand of `co_await when_all(a, b, ...)`.
 template <class... Ts>
 struct when_all_awaitable {
-  std::tuple<task<Ts>...> tasks;
+  std::tuple<task<Ts>...> tasks;  ///< the tasks to run
 };
 
 /// The operand of `co_await when_all(std::vector<task<T>>)`.
 template <class T>
 struct when_all_vector_awaitable {
-  std::vector<task<T>> tasks;
+  std::vector<task<T>> tasks;  ///< the tasks to run
 };
 
 /// `co_await weft::when_all(a(), b(), ...)` inside a task: runs the tasks
