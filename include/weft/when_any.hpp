@@ -17,7 +17,7 @@ namespace weft {
 /// The operand of `co_await when_any(std::vector<task<T>>)`.
 template <class T>
 struct when_any_awaitable {
-  std::vector<task<T>> tasks;
+  std::vector<task<T>> tasks;  ///< the tasks to race
 };
 
 /// `co_await weft::when_any(std::move(tasks))` inside a task: runs the
