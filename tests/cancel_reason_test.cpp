@@ -131,12 +131,17 @@ TEST(CancelReason, ChildrenGroupMembersAndAwaitedHandlesOfACancelledWaiterAreKin
     g.spawn(sleep_and_record(p, &a));
     co_await g.join();
   };
-  auto await_handle = [](weft::task_handle<int> t) -> weft::task<int> { co_return co_await t; };
+  auto await_handle = [](weft::task_handle<int> t, std::atomic<int>& a) -> weft::task<int> {
+    a.fetch_add(1);  // a cancel from here on reaches `t` (also before the await)
+    co_return co_await t;
+  };
   auto target = sched.spawn(sleep_and_record(awaited, &asleep));
   std::vector<weft::task_handle<void>> waiters{sched.spawn(all(in_all, asleep)),
                                                sched.spawn(group(in_group, asleep))};
-  auto handle_waiter = sched.spawn(await_handle(target));
-  while (asleep.load() < 3) std::this_thread::yield();
+  auto handle_waiter = sched.spawn(await_handle(target, asleep));
+  // Every waiter has started (one cancelled before it ran would never pass
+  // the cancel on).
+  while (asleep.load() < 4) std::this_thread::yield();
   for (auto& w : waiters) w.cancel("root");
   handle_waiter.cancel("root");
   for (auto& w : waiters) w.wait();
@@ -208,9 +213,12 @@ TEST(CancelReason, TheRootRequestsMessageReachesEveryDescendantWhateverThePath) 
     co_await weft::when_all(t(gp, a), mg(mp, a));
   };
   auto inner = sched.spawn(middle(timed, member_group, grandchild_p, member_p, asleep));
-  auto owner_body = [](weft::task_handle<void> h) -> weft::task<void> { co_await h; };
-  auto owner = sched.spawn(owner_body(inner));
-  while (asleep.load() < 2) std::this_thread::yield();
+  auto owner_body = [](weft::task_handle<void> h, std::atomic<int>& a) -> weft::task<void> {
+    a.fetch_add(1);
+    co_await h;
+  };
+  auto owner = sched.spawn(owner_body(inner, asleep));
+  while (asleep.load() < 3) std::this_thread::yield();  // the owner started: it passes the cancel on
   owner.cancel("shutting down");
   owner.wait();
   inner.wait();
