@@ -13,6 +13,10 @@
 //   serial_coroutine  the same task<int> code with every child awaited inline,
 //                     run by sync_wait on a 1-worker scheduler: weft's work
 //                     overhead baseline (T1 / T(serial_coroutine))
+//   weft_trace_off    weft_when_all on a scheduler built each iteration with
+//   weft_trace_on     scheduler_options::trace false / true: what tracing
+//                     costs (issue 7). Only sync_wait is timed; the scheduler
+//                     is rebuilt so the recorder's memory does not pile up.
 
 #include <weft/weft.hpp>
 
@@ -29,7 +33,9 @@
 #include <omp.h>
 #endif
 
+#include <chrono>
 #include <cstddef>
+#include <string>
 
 #include "bench_common.hpp"
 
@@ -109,6 +115,32 @@ std::size_t workers_of(const benchmark::State& state) {
   return static_cast<std::size_t>(state.range(0));
 }
 
+#ifdef WEFT_BENCH_HAVE_WHEN_ALL
+/// The when_all row with tracing off or on; times sync_wait only (manual
+/// time), checked like every row.
+void run_traced(benchmark::State& state, bool trace) {
+  int n = fib_n();
+  benchmark::DoNotOptimize(n);
+  const int expected = fib_serial(n);
+  for (auto _ : state) {
+    weft::scheduler_options options;
+    options.workers = workers_of(state);
+    options.trace = trace;
+    weft::scheduler sched{options};
+    const auto begin = std::chrono::steady_clock::now();
+    const int got = weft::sync_wait(sched, fib_when_all(n));
+    const auto end = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - begin).count());
+    if (got != expected) {
+      state.SkipWithError(("fib: wrong result " + std::to_string(got) + ", expected " +
+                           std::to_string(expected)).c_str());
+      break;
+    }
+  }
+  weft_bench::report_peak_rss(state);
+}
+#endif
+
 void register_rows() {
   weft_bench::add("fib", "weft_spawn", [](benchmark::State& state) {
     weft::scheduler sched{workers_of(state)};
@@ -137,6 +169,14 @@ void register_rows() {
       return result;
     });
   });
+#endif
+#ifdef WEFT_BENCH_HAVE_WHEN_ALL
+  weft_bench::add(
+      "fib", "weft_trace_off", [](benchmark::State& state) { run_traced(state, false); },
+      weft_bench::timing::manual);
+  weft_bench::add(
+      "fib", "weft_trace_on", [](benchmark::State& state) { run_traced(state, true); },
+      weft_bench::timing::manual);
 #endif
   weft_bench::add_serial("fib", "serial_plain", [](benchmark::State& state) {
     run_checked(state, [](int n) { return fib_serial(n); });
