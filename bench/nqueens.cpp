@@ -18,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "bench_common.hpp"
 
@@ -59,6 +60,20 @@ weft::task<long> queens_weft(board b, int row, int n) {
   }
   long count = 0;
   for (std::size_t i = 0; i < forked; ++i) count += co_await children[i];
+  co_return count;
+}
+
+// The fork-join idiom: the safe columns under one when_all.
+weft::task<long> queens_weft_when_all(board b, int row, int n) {
+  if (row == n) co_return 1;
+  std::vector<weft::task<long>> children;
+  for (int col = 0; col < n; ++col) {
+    if (!safe(b, row, col)) continue;
+    b[static_cast<std::size_t>(row)] = static_cast<signed char>(col);
+    children.push_back(queens_weft_when_all(b, row + 1, n));
+  }
+  long count = 0;
+  for (long c : co_await weft::when_all(std::move(children))) count += c;
   co_return count;
 }
 
@@ -116,6 +131,11 @@ void register_rows() {
   weft_bench::add("nqueens", "weft", [](benchmark::State& state) {
     weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
     run_checked(state, [&](int n) { return weft::sync_wait(sched, queens_weft(board{}, 0, n)); });
+  });
+  weft_bench::add("nqueens", "weft_when_all", [](benchmark::State& state) {
+    weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
+    run_checked(state,
+                [&](int n) { return weft::sync_wait(sched, queens_weft_when_all(board{}, 0, n)); });
   });
 #ifdef WEFT_BENCH_HAVE_TBB
   weft_bench::add("nqueens", "tbb_task_group", [](benchmark::State& state) {

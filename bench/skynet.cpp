@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bench_common.hpp"
 
@@ -40,6 +41,21 @@ weft::task<std::uint64_t> skynet_weft(std::uint64_t num, std::uint64_t size) {
   }
   std::uint64_t sum = 0;
   for (auto& h : children) sum += co_await h;
+  co_return sum;
+}
+
+// The fork-join idiom: all ten children under one when_all (no handle
+// state; the first runs inline, the rest are stealable).
+weft::task<std::uint64_t> skynet_weft_when_all(std::uint64_t num, std::uint64_t size) {
+  if (size == 1) co_return num;
+  const std::uint64_t child = size / k_fan_out;
+  std::vector<weft::task<std::uint64_t>> children;
+  children.reserve(k_fan_out);
+  for (std::uint64_t i = 0; i < k_fan_out; ++i) {
+    children.push_back(skynet_weft_when_all(num + i * child, child));
+  }
+  std::uint64_t sum = 0;
+  for (std::uint64_t s : co_await weft::when_all(std::move(children))) sum += s;
   co_return sum;
 }
 
@@ -94,6 +110,12 @@ void register_rows() {
   weft_bench::add("skynet", "weft", [](benchmark::State& state) {
     weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
     run_checked(state, [&](std::uint64_t n) { return weft::sync_wait(sched, skynet_weft(0, n)); });
+  });
+  weft_bench::add("skynet", "weft_when_all", [](benchmark::State& state) {
+    weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
+    run_checked(state, [&](std::uint64_t n) {
+      return weft::sync_wait(sched, skynet_weft_when_all(0, n));
+    });
   });
 #ifdef WEFT_BENCH_HAVE_TBB
   weft_bench::add("skynet", "tbb_task_group", [](benchmark::State& state) {

@@ -137,7 +137,8 @@ class join_base : public join_point, public cancel_target {
       if (!t.valid()) static_cast<void>(t.release(what));  // throws, names the misuse
     }
     count_ = static_cast<std::uint32_t>(tasks.size());
-    children_ = new promise_base*[tasks.empty() ? 1 : tasks.size()];
+    // From the frame allocator: recycled per worker like the frames.
+    children_ = static_cast<promise_base**>(allocate_frame(children_bytes(count_)));
     for (std::size_t i = 0; i < tasks.size(); ++i) children_[i] = &tasks[i].release(what).promise();
     std::vector<Task>().swap(tasks);  // leave the operand empty
   }
@@ -149,9 +150,13 @@ class join_base : public join_point, public cancel_target {
     std::uint32_t n;
     ~owned_children() {
       for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
-      delete[] children;
+      free_frame(children, children_bytes(n));
     }
   };
+
+  static std::size_t children_bytes(std::uint32_t n) noexcept {
+    return sizeof(promise_base*) * (n == 0 ? 1 : n);
+  }
 
   /// Hook for timeout: arm its timer once the children are set up.
   virtual void before_start() noexcept {}
