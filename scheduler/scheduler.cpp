@@ -152,7 +152,9 @@ void scheduler_core::dump(std::ostream& out) const {
     out << "  task " << t->id();
     if (t->name_ != nullptr) out << " \"" << *t->name_ << '"';
     out << ": ";
-    if ((word & k_started) == 0) {
+    if ((word & k_done) != 0) {
+      out << "ended (leaving the list)";  // terminal; its waiters are being woken
+    } else if ((word & k_started) == 0) {
       out << "queued";
     } else if (running.count(t) != 0) {
       out << "running";

@@ -27,9 +27,9 @@ struct scheduler_options {
   /// last (services set up thread-locals, logging and tracing there). The
   /// argument is the worker's index. An exception from either is reported
   /// on stderr and otherwise ignored.
-  std::function<void(std::size_t)> on_worker_start;
+  std::function<void(std::size_t)> on_worker_start{};
   /// See on_worker_start: runs on the worker after its last task.
-  std::function<void(std::size_t)> on_worker_stop;
+  std::function<void(std::size_t)> on_worker_stop{};
 
   /// Rounds an idle worker looks for work (each round: its deque, the
   /// injection queue, one sweep of steals) before it parks. 0 parks at
