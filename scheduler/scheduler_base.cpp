@@ -78,7 +78,7 @@ void scheduler_base::track(task_state* task) {
   core->registry_.insert(task);
 }
 
-void scheduler_base::on_task_terminal(task_state& task, std::uint64_t outcome) noexcept {
+void scheduler_base::account_terminal(task_state& task, std::uint64_t outcome) noexcept {
   if (tracking_) {
     auto* core = static_cast<scheduler_core*>(this);
     std::lock_guard lock(core->registry_mutex_);
@@ -89,8 +89,9 @@ void scheduler_base::on_task_terminal(task_state& task, std::uint64_t outcome) n
     case k_failed: bump(this, external_, &worker_counters::failed); break;
     default: bump(this, external_, &worker_counters::cancelled); break;
   }
-  retire_live();
 }
+
+void scheduler_base::on_task_terminal(task_state&, std::uint64_t) noexcept { retire_live(); }
 
 void scheduler_base::retire_live() noexcept {
   std::atomic<std::uint32_t>* word = &live_;

@@ -65,6 +65,11 @@ class scheduler_base {
   /// the scheduler (the destructor may return once the count hits zero).
   void on_task_terminal(task_state& task, std::uint64_t outcome) noexcept;
 
+  /// First half of on_task_terminal(), called before the task's waiters
+  /// are woken so that a wait() that returns sees the task in stats() and
+  /// no longer in dump(); on_task_terminal() then only retires it.
+  void account_terminal(task_state& task, std::uint64_t outcome) noexcept;
+
   /// True if this scheduler keeps a registry of live tasks for dump().
   bool tracking() const noexcept { return tracking_; }
   void track(task_state* task);

@@ -203,6 +203,7 @@ class task_state final : public cancel_target {
     // release: pairs with the acquire in load(); publishes the result.
     // An RMW (not a store) because a concurrent cancel may set its bits.
     word_.fetch_or(k_done | outcome_, std::memory_order_acq_rel);
+    sched_->account_terminal(*this, outcome_);
     wake_all();
     sched_->on_task_terminal(*this, outcome_);
   }
@@ -230,6 +231,7 @@ class task_state final : public cancel_target {
                                       std::memory_order_acquire)) {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
         if (ends_now) {
+          sched_->account_terminal(*this, k_cancelled);
           wake_all();
           sched_->on_task_terminal(*this, k_cancelled);
         } else {
