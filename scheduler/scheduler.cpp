@@ -36,6 +36,7 @@ scheduler_core::scheduler_core(const scheduler_options& options)
     w->sched = this;
     w->rng_state = 0x9E3779B97F4A7C15ull * (i + 1);
     w->index = i;
+    w->tracing = options.trace;
     workers_.push_back(std::move(w));
   }
   threads_.reserve(workers);

@@ -115,10 +115,10 @@ class trace_recorder {
     int n = 0;
     switch (e.what) {
       case kind::run:
-        if (e.task == 0) {  // a resumed coroutine (worker.cpp: run())
+        if (e.task == 0) {  // a run that entered no task (worker.cpp: run())
           n = std::snprintf(line, sizeof line,
                             ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
-                            "\"resumed task\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
+                            "\"scheduler\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
                             w, ts.whole, ts.frac, dur.whole, dur.frac);
           break;
         }

@@ -48,11 +48,10 @@ void scheduler_core::run_hook(const std::function<void(std::size_t)>& hook, std:
 
 void scheduler_core::run(worker_context& w, work_item item) noexcept {
   std::coroutine_handle<> next;
-  // The traced run's task id, read before the run: a task may end in it and
-  // free its frame (its last handle already gone), so current_task() must
-  // not be dereferenced afterwards. A resumed coroutine's task is known only
-  // once it runs, so its run is recorded with id 0.
-  std::uint64_t traced_id = 0;
+  // The traced run's task id is taken when the task is entered (here for a
+  // fresh task, in enter() for a resumed one), never read from the task
+  // afterwards: it may end in this run and free its frame.
+  w.traced_id = 0;
   if ((item & k_fresh_task) != 0) {
     auto* state = reinterpret_cast<task_state*>(item & ~k_fresh_task);
     // A task still queued at shutdown never runs (unless it is cleanup
@@ -60,7 +59,7 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     if (stopping() && !state->shutdown_immune_) state->request_cancel(cancel_kind::shutdown, {});
     if (state->try_start()) {
       w.set_current(state);
-      if (trace_) traced_id = state->id();
+      if (trace_) w.traced_id = state->id();
       next = state->frame_;
     } else {  // cancelled before it started: the body never runs
       next = state->abandon_unstarted();
@@ -79,7 +78,8 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     next = w.next;
   }
   if (trace_) {
-    trace_->record(w.index, {trace_recorder::kind::run, begin, trace_recorder::now_ns(), traced_id});
+    trace_->record(w.index,
+                   {trace_recorder::kind::run, begin, trace_recorder::now_ns(), w.traced_id});
   }
   w.set_current(nullptr);
 }

@@ -40,7 +40,10 @@ struct awaitable_traits {
 /// every awaiter's await_resume: a coroutine may resume on another worker.
 inline void enter(task_state* root) noexcept {
   if (root != nullptr) {
-    if (worker_context* w = tls_worker) w->set_current(root);
+    if (worker_context* w = tls_worker) {
+      w->set_current(root);
+      if (w->tracing) w->traced_id = root->id();
+    }
   }
 }
 

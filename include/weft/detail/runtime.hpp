@@ -144,6 +144,10 @@ struct worker_context {
   task_state* current_task() const noexcept { return current.load(std::memory_order_relaxed); }
   std::uint64_t rng_state = 0;
   std::size_t index = 0;  // position in the scheduler's worker list
+  // With scheduler_options::trace: the id of the task last entered, so a
+  // run is labelled even when its task ends (and is freed) in it.
+  bool tracing = false;
+  std::uint64_t traced_id = 0;
   // Freed coroutine frames, reused by this worker (frame_allocator.hpp).
   frame_cache frames;
 
