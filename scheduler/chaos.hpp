@@ -31,8 +31,15 @@ class chaos_monkey {
     if ((r & 255) == 1) std::this_thread::sleep_for(std::chrono::microseconds(50 + (r >> 56)));
   }
 
-  /// True when a steal attempt should fail as if it lost a race.
-  bool fail_steal() noexcept { return on_ && (next() & 3) == 0; }
+  /// True when a steal attempt should fail as if it lost a race. Never
+  /// during the last look before parking (see final_look).
+  bool fail_steal() noexcept { return on_ && !final_look_ && (next() & 3) == 0; }
+
+  /// Brackets the parking protocol's second look. A real steal fails only
+  /// when another thread took the item, so that thread runs it; a spurious
+  /// failure there would park the worker beside queued work that nobody
+  /// will wake it for (a lost wake-up that cannot happen without chaos).
+  void final_look(bool on) noexcept { final_look_ = on; }
 
  private:
   std::uint64_t next() noexcept {  // xorshift64
@@ -43,6 +50,7 @@ class chaos_monkey {
   }
 
   bool on_;
+  bool final_look_ = false;
   std::uint64_t state_;
 };
 

@@ -169,7 +169,10 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
   for (;;) {
     std::uint32_t epoch = idle_.prepare_park();
     // The second look of the parking protocol (idle_state.hpp).
-    if (work_item item = find_work(w)) {
+    chaos_[w.index].final_look(true);
+    work_item item = find_work(w);
+    chaos_[w.index].final_look(false);
+    if (item != k_no_work) {
       idle_.cancel_park();
       return item;
     }
