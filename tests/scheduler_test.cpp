@@ -22,15 +22,8 @@ namespace {
 
 using weft_test::contains;
 
-weft::task<int> mark_and_return(std::atomic<int>& runs, int v) {
-  runs.fetch_add(1);
-  co_return v;
-}
-
-weft::task<int> value_after_yield(int v) {
-  co_await weft::yield();
-  co_return v;
-}
+using weft_test::mark_and_return;
+using weft_test::value_after_yield;
 
 weft::task<int> fail_after_yield() {
   co_await weft::yield();

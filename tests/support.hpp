@@ -18,6 +18,8 @@
 #include <latch>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace weft_test {
 
@@ -118,6 +120,44 @@ class hang_guard {
   bool done_ = false;
   std::thread thread_;
 };
+
+/// Invariant failures of a stress or torture round, from any thread: all
+/// are counted, the first 20 kept for the report.
+class failure_log {
+ public:
+  void add(std::string what) {
+    std::lock_guard lock(mutex_);
+    ++count_;
+    if (first_.size() < 20) first_.push_back(std::move(what));
+  }
+  long count() const {
+    std::lock_guard lock(mutex_);
+    return count_;
+  }
+  std::string report() const {
+    std::lock_guard lock(mutex_);
+    std::string text;
+    for (const auto& f : first_) text += "  " + f + "\n";
+    return text;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  long count_ = 0;
+  std::vector<std::string> first_;
+};
+
+/// Counts its run, then returns `v` without suspending.
+inline weft::task<int> mark_and_return(std::atomic<int>& runs, int v) {
+  runs.fetch_add(1);
+  co_return v;
+}
+
+/// Returns `v` after one yield (a suspension point).
+inline weft::task<int> value_after_yield(int v) {
+  co_await weft::yield();
+  co_return v;
+}
 
 }  // namespace weft_test
 

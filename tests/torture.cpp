@@ -109,29 +109,7 @@ struct callback_fault : std::runtime_error {
   callback_fault() : std::runtime_error("torture done-callback fault") {}
 };
 
-class failure_log {
- public:
-  void add(std::string what) {
-    std::lock_guard lock(mutex_);
-    ++count_;
-    if (first_.size() < 20) first_.push_back(std::move(what));
-  }
-  long count() const {
-    std::lock_guard lock(mutex_);
-    return count_;
-  }
-  std::string report() const {
-    std::lock_guard lock(mutex_);
-    std::string text;
-    for (const auto& f : first_) text += "  " + f + "\n";
-    return text;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  long count_ = 0;
-  std::vector<std::string> first_;
-};
+using weft_test::failure_log;
 
 // ---- what each spawned task records about itself
 
