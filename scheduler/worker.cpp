@@ -149,24 +149,26 @@ work_item scheduler_core::steal(worker_context& w) {
 }
 
 work_item scheduler_core::wait_for_work(worker_context& w) {
-  idle_.begin_search();
-  // Rounds of looking for work before parking (scheduler_options::
-  // spin_rounds); each is one pass over the deque, the injection queue and
-  // one steal sweep.
-  for (std::uint32_t round = 0; round < search_rounds_; ++round) {
-    if (work_item item = find_work(w)) {
-      // A push that saw this worker searching did not wake anyone, counting
-      // on it; it found other work, so the last searcher hands the search
-      // over to a sleeper (tokio's rule). Without this a task could wait in
-      // a queue while its only possible runner sleeps.
-      if (idle_.end_search()) idle_.notify_work_available();
-      return item;
-    }
-    if (exit_.load(std::memory_order_acquire)) break;
-    for (int i = 0; i < 16; ++i) cpu_relax();
-  }
-  idle_.end_search();
   for (;;) {
+    // Search first, also right after a wake-up: a woken worker is a
+    // searcher, so the hand-over below chains wake-ups while work remains.
+    idle_.begin_search();
+    // Rounds of looking for work before parking (scheduler_options::
+    // spin_rounds); each is one pass over the deque, the injection queue
+    // and one steal sweep.
+    for (std::uint32_t round = 0; round < search_rounds_; ++round) {
+      if (work_item item = find_work(w)) {
+        // A push that saw this worker searching did not wake anyone,
+        // counting on it; it found work, so the last searcher hands the
+        // search over to a sleeper (tokio's rule). Without this a task
+        // could wait in a queue while its only possible runner sleeps.
+        if (idle_.end_search()) idle_.notify_work_available();
+        return item;
+      }
+      if (exit_.load(std::memory_order_acquire)) break;
+      for (int i = 0; i < 16; ++i) cpu_relax();
+    }
+    idle_.end_search();
     std::uint32_t epoch = idle_.prepare_park();
     // The second look of the parking protocol (idle_state.hpp).
     chaos_[w.index].final_look(true);
@@ -174,6 +176,9 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
     chaos_[w.index].final_look(false);
     if (item != k_no_work) {
       idle_.cancel_park();
+      // As above: there may be more, and a push may have skipped its wake
+      // counting on this worker.
+      idle_.notify_work_available();
       return item;
     }
     // acquire: pairs with the release store in shut_down().
