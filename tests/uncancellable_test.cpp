@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support.hpp"
 
@@ -225,6 +226,46 @@ TEST(Uncancellable, SchedulerShutdownDoesNotCancelARunningCleanup) {
   EXPECT_TRUE(finished.load());
   EXPECT_FALSE(saw_cancel.load());
   EXPECT_TRUE(h.done());
+}
+
+TEST(Uncancellable, ChildrenOfACleanupStillQueuedAtShutdownRunToo) {
+  // One worker: the cleanup's when_all runs child 0 inline, which keeps the
+  // worker until the scheduler is shutting down (seen as a spawn that
+  // comes back already cancelled), so children 1..3 are still queued then.
+  // Queued tasks are dropped at shutdown, but not a cleanup's: all four run.
+  std::latch in_cleanup{1};
+  std::atomic<int> ran{0};
+  weft::task_handle<void> h;
+  {
+    weft::scheduler sched{1};
+    auto noop = []() -> weft::task<void> { co_return; };
+    auto first = [](decltype(noop) n, std::latch& in, std::atomic<int>& ran) -> weft::task<void> {
+      in.count_down();
+      while (!weft::spawn(n()).cancelled()) std::this_thread::yield();
+      ran.fetch_add(1);
+      co_return;
+    };
+    auto other = [](std::atomic<int>& ran) -> weft::task<void> {
+      ran.fetch_add(1);
+      co_return;
+    };
+    auto cleanup = [](decltype(first) f, decltype(other) o, decltype(noop) n, std::latch& in,
+                      std::atomic<int>& ran) -> weft::task<void> {
+      std::vector<weft::task<void>> children;
+      children.push_back(f(n, in, ran));
+      for (int i = 0; i < 3; ++i) children.push_back(o(ran));
+      co_await weft::when_all(std::move(children));
+    };
+    auto body = [](decltype(cleanup) c, decltype(first) f, decltype(other) o, decltype(noop) n,
+                   std::latch& in, std::atomic<int>& ran) -> weft::task<void> {
+      co_await weft::uncancellable(c(f, o, n, in, ran));
+    };
+    h = sched.spawn(body(cleanup, first, other, noop, in_cleanup, ran));
+    in_cleanup.wait();
+  }  // ~scheduler while children 1..3 are queued behind child 0
+  EXPECT_EQ(ran.load(), 4);
+  EXPECT_TRUE(h.done());
+  EXPECT_FALSE(h.cancelled());
 }
 
 TEST(Uncancellable, AStuckCleanupWithGraceCannotHangShutdown) {
