@@ -51,6 +51,16 @@ void scheduler_base::count_callback_error() noexcept {
 
 bool scheduler_base::admit_task() noexcept {
   bump(this, external_, &worker_counters::spawned);
+  // A worker admits from its own credits (live_ counts them already), so
+  // spawn and completion on workers do not fight over live_'s cache line.
+  if (worker_context* w = worker_of(this); w != nullptr && !w->live_flushed && !stopping()) {
+    if (w->live_credits == 0) {
+      live_.fetch_add(k_live_batch, std::memory_order_relaxed);
+      w->live_credits = k_live_batch;
+    }
+    --w->live_credits;
+    return true;
+  }
   // acq_rel: ordered with the fetch_or of k_stopping in shut_down(); either
   // the destructor counts this task or this spawn sees it stopping.
   std::uint32_t old = live_.fetch_add(1, std::memory_order_acq_rel);
@@ -91,15 +101,34 @@ void scheduler_base::account_terminal(task_state& task, std::uint64_t outcome) n
   }
 }
 
-void scheduler_base::on_task_terminal(task_state&, std::uint64_t) noexcept { retire_live(); }
+void scheduler_base::on_task_terminal(task_state&, std::uint64_t) noexcept {
+  if (worker_context* w = worker_of(this); w != nullptr && !w->live_flushed) {
+    // Back to this worker's credits; give a batch back when it holds many.
+    if (++w->live_credits > 2 * k_live_batch) {
+      w->live_credits -= k_live_batch;
+      release_live(k_live_batch);
+    }
+    return;
+  }
+  retire_live();
+}
 
-void scheduler_base::retire_live() noexcept {
+void scheduler_base::flush_live_credits(worker_context& w) noexcept {
+  w.live_flushed = true;
+  const std::uint32_t credits = w.live_credits;
+  w.live_credits = 0;
+  if (credits != 0) release_live(credits);
+}
+
+void scheduler_base::retire_live() noexcept { release_live(1); }
+
+void scheduler_base::release_live(std::uint32_t n) noexcept {
   std::atomic<std::uint32_t>* word = &live_;
   // acq_rel: the destructor's acquire load of live_ sees every write of
   // every task. After this RMW the scheduler may be gone: only the address
   // is used (futex_wake touches no user memory).
-  std::uint32_t old = word->fetch_sub(1, std::memory_order_acq_rel);
-  if (old == (k_live_stopping | 1)) futex_wake_all(word);
+  std::uint32_t old = word->fetch_sub(n, std::memory_order_acq_rel);
+  if (old == (k_live_stopping | n)) futex_wake_all(word);
 }
 
 bool scheduler_base::add_timer(timer_entry& entry) {

@@ -170,6 +170,10 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
     }
     idle_.end_search();
     std::uint32_t epoch = idle_.prepare_park();
+    // After the acquire of epoch_ in prepare_park: the destructor's
+    // wake_all() follows its stopping_ store, so a worker woken by it sees
+    // stopping here, returns its credits and lets the live count reach 0.
+    if (!w.live_flushed && stopping()) flush_live_credits(w);
     // The second look of the parking protocol (idle_state.hpp).
     chaos_[w.index].final_look(true);
     work_item item = find_work(w);

@@ -18,6 +18,7 @@ namespace weft::detail {
 
 class task_state;
 class timer_entry;
+struct worker_context;
 
 /// Tag bit of a work_item that is a task_state whose body has not started
 /// (frames and task_states are at least 8-aligned, so bit 0 is free).
@@ -104,14 +105,27 @@ class scheduler_base {
 
   // Ends one live task: the last RMW on the scheduler by that task.
   void retire_live() noexcept;
+  // Takes n from the live count (the same last-touch rule).
+  void release_live(std::uint32_t n) noexcept;
+
+ public:
+  /// The worker saw the scheduler stopping: it returns its credits and
+  /// from now on counts tasks in live_ directly (worker's own thread only).
+  void flush_live_credits(worker_context& w) noexcept;
+
+ protected:
+  // Credits a worker takes from live_ at a time (see worker_context).
+  static constexpr std::uint32_t k_live_batch = 64;
 
   // Written once by ~scheduler(); read at every suspension point (a line of
   // its own: live_ is written all the time).
   alignas(k_cache_line) std::atomic<bool> stopping_{false};
-  // Bits 0-30: tasks admitted and not yet terminal (RMW by spawn and by the
-  // terminal transition). Bit 31 (k_live_stopping): set by ~scheduler();
-  // admission fails from then on. The destructor futex-waits on this word
-  // until the count is zero.
+  // Bits 0-30: tasks admitted and not yet terminal, plus the credits that
+  // workers hold (see worker_context::live_credits): RMW by admissions and
+  // terminal transitions on other threads, and by workers a batch at a
+  // time. Bit 31 (k_live_stopping): set by ~scheduler(); admission fails
+  // from then on. The destructor futex-waits on this word until the count
+  // is zero, which needs every worker to have flushed its credits.
   alignas(k_cache_line) std::atomic<std::uint32_t> live_{0};
   // Counters of events on threads that are not workers.
   worker_counters external_;
@@ -144,6 +158,12 @@ struct worker_context {
   task_state* current_task() const noexcept { return current.load(std::memory_order_relaxed); }
   std::uint64_t rng_state = 0;
   std::size_t index = 0;  // position in the scheduler's worker list
+  // Credits for live tasks, taken from scheduler_base::live_ in batches:
+  // a spawn on this worker uses one, an end on it returns one, so the
+  // shared count is touched once per batch. Returned at shutdown
+  // (live_flushed), after which this worker counts in live_ directly.
+  std::uint32_t live_credits = 0;
+  bool live_flushed = false;
   // With scheduler_options::trace: the id of the task last entered, so a
   // run is labelled even when its task ends (and is freed) in it.
   bool tracing = false;
