@@ -104,6 +104,16 @@ class task_state final : public cancel_target {
   ~task_state() {
     free_record(record_of(word_.load(std::memory_order_relaxed)));
     delete name_;
+#if WEFT_TSAN
+    // TSan variant: an exception object is shared between the task and
+    // every thread that rethrew it, through libstdc++'s reference count,
+    // which is not instrumented. When this frame drops the last reference
+    // after a reader's catch block ended on another thread, TSan sees the
+    // delete race with the reader's accesses. TSan builds keep the task's
+    // reference (a deliberate leak, TSan builds only), so the object is
+    // never freed on a thread that has no visible order with its readers.
+    if (error_) static_cast<void>(new std::exception_ptr(std::move(error_)));
+#endif
   }
 
   /// As a cancel target: the task awaiting this one was cancelled.
