@@ -159,6 +159,23 @@ inline weft::task<int> value_after_yield(int v) {
   co_return v;
 }
 
+/// A positive number from the environment variable `name`, or `fallback`.
+inline double env_double(const char* name, double fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  double v = std::strtod(text, &end);
+  return (end != text && v > 0) ? v : fallback;
+}
+
+/// SplitMix64: a well-mixed 64-bit value from `x` (for deriving seeds).
+inline std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 }  // namespace weft_test
 
 /// Runs `stmt`, which must throw exactly `E` (or a subclass) whose message

@@ -70,20 +70,8 @@ constexpr int k_roots_per_external = 16;
 constexpr int k_max_depth = 3;           // nesting of inline awaits and combinators
 constexpr int k_shutdown_every = 6;      // one round in six ends by ~scheduler()
 
-double env_double(const char* name, double fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  char* end = nullptr;
-  double v = std::strtod(text, &end);
-  return (end != text && v > 0) ? v : fallback;
-}
-
-std::uint64_t splitmix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using weft_test::env_double;
+using weft_test::splitmix;
 
 // A tiny deterministic generator that lives in coroutine frames.
 struct rng {
