@@ -15,6 +15,20 @@
 #define WEFT_TSAN 0
 #endif
 
+// WEFT_SYMMETRIC_TRANSFER: 1 where the compiler emits symmetric transfer
+// (await_suspend returning the next coroutine) as a tail call, so a chain
+// of inline awaits runs without growing the stack and without a round trip
+// through the worker loop. g++ 12 does not at -O0 nor under TSan; there the
+// worker's trampoline carries each transfer instead (worker_context::next).
+// Task.HundredThousandNestedAwaitsDoNotOverflowTheStack checks each build.
+#ifndef WEFT_SYMMETRIC_TRANSFER
+#if defined(__OPTIMIZE__) && !WEFT_TSAN
+#define WEFT_SYMMETRIC_TRANSFER 1
+#else
+#define WEFT_SYMMETRIC_TRANSFER 0
+#endif
+#endif
+
 #include <cstddef>
 
 namespace weft::detail {

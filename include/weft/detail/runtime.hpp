@@ -205,13 +205,16 @@ inline void schedule(scheduler_base* sched, work_item item, work_node& node) {
   }
 }
 
-/// Continue with `h` after the current coroutine suspends: on a worker, via
-/// the trampoline; elsewhere by symmetric transfer.
+/// Continue with `h` after the current coroutine suspends: by symmetric
+/// transfer where it is a tail call (config.hpp), else on a worker via the
+/// trampoline.
 inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> h) noexcept {
+#if !WEFT_SYMMETRIC_TRANSFER
   if (worker_context* w = tls_worker) {
     w->next = h;
     return std::noop_coroutine();
   }
+#endif
   return h;
 }
 
