@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 
+#include <weft/detail/asymmetric_fence.hpp>
 #include <weft/detail/task_state.hpp>
 
 #include "scheduler_core.hpp"
@@ -24,6 +25,9 @@ namespace detail {
 
 scheduler_core::scheduler_core(const scheduler_options& options)
     : options_(options), search_rounds_(options.spin_rounds) {
+  // Before any worker starts: the light fences of the push and cancel
+  // paths rely on it (asymmetric_fence.hpp).
+  enable_asymmetric_fences();
   tracking_ = options.track_tasks;
   const std::size_t workers = *options.workers;
   if (options.trace) trace_ = std::make_unique<trace_recorder>(workers);

@@ -17,17 +17,6 @@
 
 #include <weft/detail/config.hpp>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WEFT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WEFT_ASAN 1
-#endif
-#endif
-#ifndef WEFT_ASAN
-#define WEFT_ASAN 0
-#endif
-
 namespace weft::detail {
 
 inline constexpr bool k_recycle_frames = !WEFT_TSAN && !WEFT_ASAN;

@@ -4,10 +4,12 @@
 //
 // Protocol (a Dekker pair; either side's store is seen by the other's load):
 //   pusher: make the item visible (deque push / injection CAS);
-//           seq_cst fence; read searching_ and sleepers_; wake one sleeper
+//           light fence; read searching_ and sleepers_; wake one sleeper
 //           only if nobody is searching and somebody sleeps.
-//   parker: epoch = epoch_; sleepers_ += 1 (seq_cst RMW); look for work once
-//           more; if none, futex_wait(epoch_, epoch).
+//   parker: epoch = epoch_; sleepers_ += 1 (seq_cst RMW); heavy fence; look
+//           for work once more; if none, futex_wait(epoch_, epoch).
+// The fences are asymmetric (asymmetric_fence.hpp): every push pays a
+// compiler barrier, every park a membarrier.
 // If the pusher's reads miss the parker's increment, the parker's second
 // look sees the item. A wake between the second look and futex_wait bumps
 // epoch_, so futex_wait returns at once. A searching worker that parks also
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include <weft/detail/asymmetric_fence.hpp>
 #include <weft/detail/config.hpp>
 #include <weft/detail/futex.hpp>
 
@@ -30,9 +33,9 @@ class idle_state {
     // item's publication before the reads below, as the fence does.
     std::uint32_t sleeping = sleepers_.fetch_add(0, std::memory_order_seq_cst);
 #else
-    // seq_cst: store-load order between publishing the item and reading the
-    // counters; pairs with the seq_cst RMW on sleepers_ in prepare_park().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Store-load order between publishing the item and reading the
+    // counters; pairs with the heavy fence in prepare_park().
+    light_fence();
     std::uint32_t sleeping = sleepers_.load(std::memory_order_relaxed);
 #endif
     if (sleeping != 0 && searching_.load(std::memory_order_relaxed) == 0) wake_one();
@@ -59,8 +62,12 @@ class idle_state {
   std::uint32_t prepare_park() noexcept {
     // acquire: pairs with the release in wake_one().
     std::uint32_t epoch = epoch_.load(std::memory_order_acquire);
-    // seq_cst: pairs with the fence in notify_work_available().
+    // seq_cst: pairs with the seq_cst RMW in notify_work_available() (TSan
+    // variant) or, with the heavy fence after it, with its light fence.
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
+#if !WEFT_TSAN
+    heavy_fence();
+#endif
     return epoch;
   }
   void cancel_park() noexcept { sleepers_.fetch_sub(1, std::memory_order_relaxed); }

@@ -66,7 +66,11 @@ class join_base : public join_point, public cancel_target {
     // Pushed last-first so the second child is popped next by this worker.
     for (std::uint32_t i = count_; i-- > 1;) w->deque.push(as_work(&children_[i]->state_));
     if (count_ > 1) root_->sched_->idle_.notify_work_available();
+    // The first child starts the chain (see child_done).
     task_state& first = children_[0]->state_;
+    first.chained_ = true;
+    chain_next_ = 1;
+    chain_ended_ = 0;
     if (first.try_start()) {
       w->set_current(&first);
       return transfer_to(first.frame_);
@@ -75,30 +79,62 @@ class join_base : public join_point, public cancel_target {
     return next ? transfer_to(next) : std::noop_coroutine();
   }
 
+  /// Counts steals, not children. The chain is the sequence of children
+  /// run one after the other by whichever worker ends the previous one:
+  /// the first child (inline), then each next child that worker pops back
+  /// from its own deque unstolen. The chain's children touch no shared
+  /// counter; a detached child (popped by a worker loop or stolen) takes one
+  /// from pending_, and the chain takes all of its own at once when it ends.
+  /// A join whose children were all run by the chain resumes the parent
+  /// without any read-modify-write.
   std::coroutine_handle<> child_done(task_state& child) noexcept override {
-    const std::uint64_t outcome = child.outcome_;
-    const bool decides = mode_ == mode::any || outcome == k_failed;
-    // acq_rel on the exchange: one child decides; its index is published by
-    // the release of its fetch_sub below.
-    if (decides && !decided_.exchange(true, std::memory_order_acq_rel)) {
-      decided_index_ = child.join_index_;
-      const std::uint64_t parent_word = root_->load();
-      if (outcome == k_failed) {
-        cancel_children(cancel_kind::sibling_failed, failure_message(child), &child);
-      } else if ((parent_word & k_cancel_requested) != 0) {
-        // The child ended because the parent is being cancelled: the
-        // siblings get the parent's reason, not "finished first".
-        cancel_children(cancel_kind::parent_cancelled,
-                        task_state::reason_in(parent_word).message, &child);
-      } else {
-        cancel_children(cancel_kind::parent_cancelled,
-                        "when_any: child " + std::to_string(child.join_index_) + " finished first",
-                        &child);
-      }
+    record_end(child);
+    if (!child.chained_) {
+      // acq_rel: the child that ends last sees every child's result; the
+      // parent, resumed by it, reads them after this.
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent_;
+      return {};
     }
-    // acq_rel: the last child sees every child's result; the parent, resumed
-    // by it, reads them after this.
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent_;
+    ++chain_ended_;
+    // The chain continues with the next child if it is still at the bottom
+    // of this worker's deque (children are pushed last-first).
+    worker_context* w = tls_worker;
+    while (chain_next_ < count_) {
+      task_state& next = children_[chain_next_]->state_;
+      const work_item popped = w->deque.pop();
+      if (popped != as_work(&next)) {
+        // Stolen, or this chain moved to another worker (a descendant's
+        // join resumed it where its last child ended): the rest detach.
+        // Something else popped goes back; as it was invisible to thieves
+        // for a moment, a parker may have missed it, so notify.
+        if (popped != k_no_work) {
+          w->deque.push(popped);
+          root_->sched_->idle_.notify_work_available();
+        }
+        break;
+      }
+      ++chain_next_;
+      next.chained_ = true;
+      // As the worker loop does for a dequeued task: at shutdown a queued
+      // child never runs (unless shutdown does not cancel it).
+      if (root_->sched_->stopping() && !next.shutdown_immune_) {
+        next.request_cancel(cancel_kind::shutdown, {});
+      }
+      if (next.try_start()) {
+        w->set_current(&next);
+        if (w->tracing) w->traced_id = next.id();
+        return next.frame_;
+      }
+      next.outcome_ = k_cancelled;  // ends unrun
+      record_end(next);
+      ++chain_ended_;
+    }
+    // The chain ends: nobody else took part, or it hands its count over.
+    if (chain_ended_ == count_) return parent_;
+    // acq_rel: as for a detached child, for all of the chain's children.
+    if (pending_.fetch_sub(chain_ended_, std::memory_order_acq_rel) == chain_ended_) {
+      return parent_;
+    }
     return {};
   }
 
@@ -125,6 +161,32 @@ class join_base : public join_point, public cancel_target {
   [[noreturn]] static void rethrow_child(const task_state& child) {
     if (child.error_) std::rethrow_exception(child.error_);
     throw cancelled_error(task_state::reason_in(child.load()));
+  }
+
+ private:
+  /// A child ended: the first failure (or, for when_any, the first end)
+  /// decides, and cancels the other children.
+  void record_end(task_state& child) noexcept {
+    const std::uint64_t outcome = child.outcome_;
+    const bool decides = mode_ == mode::any || outcome == k_failed;
+    // acq_rel on the exchange: one child decides; its index is published by
+    // the release of its fetch_sub below.
+    if (decides && !decided_.exchange(true, std::memory_order_acq_rel)) {
+      decided_index_ = child.join_index_;
+      const std::uint64_t parent_word = root_->load();
+      if (outcome == k_failed) {
+        cancel_children(cancel_kind::sibling_failed, failure_message(child), &child);
+      } else if ((parent_word & k_cancel_requested) != 0) {
+        // The child ended because the parent is being cancelled: the
+        // siblings get the parent's reason, not "finished first".
+        cancel_children(cancel_kind::parent_cancelled,
+                        task_state::reason_in(parent_word).message, &child);
+      } else {
+        cancel_children(cancel_kind::parent_cancelled,
+                        "when_any: child " + std::to_string(child.join_index_) + " finished first",
+                        &child);
+      }
+    }
   }
 
  protected:
@@ -183,18 +245,42 @@ class join_base : public join_point, public cancel_target {
     }
   }
 
+  /// Cancels every child but `except`, with one heavy fence per batch of
+  /// up to 64 children instead of one per child: record each request, then
+  /// fence, then pass on the requests this call was first to make.
   void cancel_children(cancel_kind kind, const std::string& message,
                        const task_state* except) noexcept {
-    for (std::uint32_t i = 0; i < count_; ++i) {
-      task_state& st = children_[i]->state_;
-      if (&st != except) st.request_cancel(kind, message);
+    constexpr std::uint32_t k_batch = 64;
+    for (std::uint32_t begin = 0; begin < count_; begin += k_batch) {
+      const std::uint32_t end = std::min(count_, begin + k_batch);
+      std::uint64_t first_requests = 0;  // bit i - begin: propagate child i
+      for (std::uint32_t i = begin; i < end; ++i) {
+        task_state& st = children_[i]->state_;
+        if (&st != except &&
+            st.record_cancel(kind, message) == task_state::cancel_step::propagate) {
+          first_requests |= std::uint64_t{1} << (i - begin);
+        }
+      }
+      if (first_requests == 0) continue;
+#if !WEFT_TSAN
+      heavy_fence();  // pairs with the children's light fences (arm, disarm)
+#endif
+      for (std::uint32_t i = begin; i < end; ++i) {
+        if ((first_requests >> (i - begin)) & 1) children_[i]->state_.propagate_cancel();
+      }
     }
   }
 
   std::coroutine_handle<> parent_;
-  // Children that have not ended yet; the one that takes it to 0 resumes
-  // the parent.
+  // Children not yet accounted for: detached children take one each as
+  // they end, the chain takes its count when it ends; whoever takes it to 0
+  // resumes the parent. Untouched when the chain ran every child.
   std::atomic<std::uint32_t> pending_{0};
+  // The chain's own (see child_done): the next child it would take and how
+  // many it has ended. Only the chain's current worker touches them; a move
+  // to another worker is ordered by the descendant join that caused it.
+  std::uint32_t chain_next_ = 0;
+  std::uint32_t chain_ended_ = 0;
   // Set by the child that decides (the first failure, or the first to end
   // for when_any); decided_index_ is written by that child only.
   std::atomic<bool> decided_{false};

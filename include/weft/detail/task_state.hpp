@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include <weft/errors.hpp>
+#include <weft/detail/asymmetric_fence.hpp>
 #include <weft/detail/futex.hpp>
 #include <weft/detail/runtime.hpp>
 #include <weft/detail/state_word.hpp>
@@ -221,22 +222,45 @@ class task_state final : public cancel_target {
   /// Records a cancellation request (the first one's reason wins). Returns
   /// false if the task is already done. A task that has not started becomes
   /// terminal (cancelled) here and never runs; a running one is woken from
-  /// the handle it awaits, if any.
+  /// what it awaits, if anything.
   bool request_cancel(cancel_kind kind, std::string_view message) {
+    const cancel_step step = record_cancel(kind, message);
+    if (step == cancel_step::propagate) {
+#if !WEFT_TSAN
+      heavy_fence();  // pairs with the light fences of arm and disarm
+#endif
+      propagate_cancel();
+    }
+    return step != cancel_step::already_done;
+  }
+
+  /// What record_cancel() leaves to its caller.
+  enum class cancel_step : std::uint8_t {
+    already_done,  // the task was terminal: nothing recorded
+    nothing,       // recorded, nothing to pass on (not the first request,
+                   // or the task ended unstarted)
+    propagate,     // the first request: the caller must call
+                   // propagate_cancel(), after a heavy fence
+  };
+
+  /// The first half of request_cancel(), for a caller that cancels many
+  /// tasks with one heavy fence (join_base::cancel_children).
+  cancel_step record_cancel(cancel_kind kind, std::string_view message) {
     std::uint64_t w = word_.load(std::memory_order_acquire);
-    if ((w & k_done) != 0) return false;
+    if ((w & k_done) != 0) return cancel_step::already_done;
     if ((w & k_cancel_requested) != 0) {
       cancelling_.fetch_add(1, std::memory_order_relaxed);
-      return true;
+      return cancel_step::nothing;
     }
     const cancel_record* record = make_record(kind, message);
     for (;;) {
       std::uint64_t next = w | k_cancel_requested | record_bits(record);
       const bool ends_now = (w & k_started) == 0 && unstarted_ == unstarted_cancel::terminal;
       if (ends_now) next |= k_done | k_cancelled;
-      // seq_cst: pairs with the seq_cst exchange in arm_cancel_target() (a
-      // Dekker pair: the awaiter either sees the flag or we see its target).
-      // The release half publishes *record to readers of the word.
+      // seq_cst: with the heavy fence before propagate_cancel(), a Dekker
+      // pair with arm_cancel_target() and disarm_cancel_target() (in TSan
+      // builds with their seq_cst store and load). The release half
+      // publishes *record to readers of the word.
       if (word_.compare_exchange_weak(w, next, std::memory_order_seq_cst,
                                       std::memory_order_acquire)) {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
@@ -244,18 +268,35 @@ class task_state final : public cancel_target {
           sched_->account_terminal(*this, k_cancelled);
           wake_all();
           sched_->on_task_terminal(*this, k_cancelled);
-        } else {
-          propagate_cancel();
+          return cancel_step::nothing;
         }
-        return true;
+        return cancel_step::propagate;
       }
       if ((w & (k_done | k_cancel_requested)) != 0) {
         free_record(record);
-        if ((w & k_done) != 0) return false;
+        if ((w & k_done) != 0) return cancel_step::already_done;
         cancelling_.fetch_add(1, std::memory_order_relaxed);
-        return true;
+        return cancel_step::nothing;
       }
     }
+  }
+
+  /// The second half of the first cancel request (the one that set the
+  /// flag, so once per task): passes the request on to what the task waits
+  /// on, if anything. The caller has issued a heavy fence since the CAS.
+  void propagate_cancel() noexcept {
+    // acquire: pairs with the release in arm_cancel_target(); the target's
+    // fields are visible. (TSan variant: seq_cst, the second half of the
+    // Dekker pair with arm and disarm.)
+#if WEFT_TSAN
+    const std::uintptr_t v = cancel_slot_.load(std::memory_order_seq_cst);
+#else
+    const std::uintptr_t v = cancel_slot_.load(std::memory_order_acquire);
+#endif
+    if (v != 0) reinterpret_cast<cancel_target*>(v)->on_cancel(reason_in(load()));
+    // release: pairs with the acquire in disarm_cancel_target(); on_cancel()
+    // has returned, so the owner may let the target go.
+    cancel_propagated_.store(true, std::memory_order_release);
   }
 
   /// Claims the right to move a move-only result out; throws if taken.
@@ -313,37 +354,51 @@ class task_state final : public cancel_target {
   // ---- cancellation target: what the coroutine running on this root awaits
 
   /// Before suspending on `target` (owner only; the slot is empty). A
-  /// cancel of this task calls target->on_cancel() from now on. `kind`
-  /// says what the task waits on, for dump().
+  /// cancel of this task calls target->on_cancel() from now on; the caller
+  /// re-reads the word after this (a cancel that came first is its to pass
+  /// on). `kind` says what the task waits on, for dump().
   void arm_cancel_target(cancel_target* target, wait_kind kind) noexcept {
     waiting_on_.store(kind, std::memory_order_relaxed);
-    // seq_cst: a Dekker pair with the CAS on word_ in request_cancel(); the
-    // caller re-reads the word after this, so one side sees the other.
-    cancel_slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_seq_cst);
+    const auto v = reinterpret_cast<std::uintptr_t>(target);
+#if WEFT_TSAN
+    // TSan variant: seq_cst store, the Dekker pair with the seq_cst CAS in
+    // record_cancel() and the seq_cst load in propagate_cancel().
+    cancel_slot_.store(v, std::memory_order_seq_cst);
+#else
+    // release: pairs with the acquire in propagate_cancel(). The light
+    // fence orders the store before the caller's load of the word; it
+    // pairs with the heavy fence in request_cancel().
+    cancel_slot_.store(v, std::memory_order_release);
+    light_fence();
+#endif
   }
 
-  /// After resuming (owner only). If a canceller is inside on_cancel() of
-  /// the target, waits for it to leave: the target may live in the frame
-  /// that is about to go on. The canceller never blocks, so this is short.
+  /// After resuming (owner only). The target may live in the frame that is
+  /// about to go on, so if a canceller may be inside on_cancel() of it,
+  /// waits for it to leave. The canceller never blocks, so this is short.
+  /// No read-modify-write: a store, a fence, a load.
   void disarm_cancel_target() noexcept {
     waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
-    std::uintptr_t v = cancel_slot_.load(std::memory_order_acquire);
-    for (int spins = 0;;) {
-      if (v == 0) return;
-      if (v == k_slot_busy) {
-        if (++spins > 64) {
-          spins = 0;
-          std::this_thread::yield();
-        } else {
-          cpu_relax();
-        }
-        // acquire: pairs with the release store that ends on_cancel().
-        v = cancel_slot_.load(std::memory_order_acquire);
-        continue;
-      }
-      if (cancel_slot_.compare_exchange_weak(v, 0, std::memory_order_acq_rel,
-                                             std::memory_order_acquire)) {
-        return;
+#if WEFT_TSAN
+    // TSan variant: the seq_cst store and load of the Dekker pair.
+    cancel_slot_.store(0, std::memory_order_seq_cst);
+    const std::uint64_t w = word_.load(std::memory_order_seq_cst);
+#else
+    // Store, light fence, load: paired with the canceller's CAS on the
+    // word, heavy fence and load of the slot. Either the canceller reads
+    // the empty slot, or this load sees its request.
+    cancel_slot_.store(0, std::memory_order_relaxed);
+    light_fence();
+    const std::uint64_t w = word_.load(std::memory_order_relaxed);
+#endif
+    if ((w & k_cancel_requested) == 0) return;
+    // acquire: pairs with the release at the end of propagate_cancel().
+    for (int spins = 0; !cancel_propagated_.load(std::memory_order_acquire);) {
+      if (++spins > 64) {
+        spins = 0;
+        std::this_thread::yield();
+      } else {
+        cpu_relax();
       }
     }
   }
@@ -373,6 +428,10 @@ class task_state final : public cancel_target {
   join_point* join_ = nullptr;
   std::uint32_t join_index_ = 0;  // this child's position in its join
   unstarted_cancel unstarted_ = unstarted_cancel::terminal;
+  // A combinator child run by its join's chain rather than dequeued by a
+  // worker loop (join_base::child_done). Written by whoever starts it,
+  // read where it ends.
+  bool chained_ = false;
   // True for uncancellable() cleanup: the scheduler's shutdown does not
   // cancel it (its grace timer, if any, does).
   bool shutdown_immune_ = false;
@@ -409,22 +468,6 @@ class task_state final : public cancel_target {
     waiters_.store(k_settled, std::memory_order_release);
   }
 
-  void propagate_cancel() noexcept {
-    // seq_cst: second half of the Dekker pair with arm_cancel_target().
-    std::uintptr_t v = cancel_slot_.load(std::memory_order_seq_cst);
-    while (v != 0 && v != k_slot_busy) {
-      // Mark the slot busy while on_cancel() runs so that the owner's
-      // disarm waits before the target can go away.
-      if (cancel_slot_.compare_exchange_weak(v, k_slot_busy, std::memory_order_seq_cst,
-                                             std::memory_order_seq_cst)) {
-        reinterpret_cast<cancel_target*>(v)->on_cancel(reason_in(load()));
-        // release: pairs with the acquire in disarm_cancel_target().
-        cancel_slot_.store(0, std::memory_order_release);
-        return;
-      }
-    }
-  }
-
   // The state word (bits in state_word.hpp). Written by the worker (start,
   // finish) and by cancellers (CAS); read by everyone.
   std::atomic<std::uint64_t> word_{0};
@@ -436,11 +479,13 @@ class task_state final : public cancel_target {
   // were woken. Pushed by waiters,
   // closed by the task's finisher.
   std::atomic<std::uintptr_t> waiters_{0};
-  // What the coroutine running on this root awaits: 0 (nothing), a
-  // cancel_target*, or k_slot_busy while a canceller runs its on_cancel().
-  // Armed and disarmed by the owner; swapped to busy and back by cancellers.
-  static constexpr std::uintptr_t k_slot_busy = 1;
+  // What the coroutine running on this root awaits: 0 (nothing) or a
+  // cancel_target*. Written only by the owner (arm, disarm); read by the
+  // one canceller that runs propagate_cancel().
   std::atomic<std::uintptr_t> cancel_slot_{0};
+  // Set by that canceller once it is done with the slot's target; read by
+  // the owner's disarm after it saw the request in the word.
+  std::atomic<bool> cancel_propagated_{false};
   // Written by the owner when it arms and disarms; read by dump().
   std::atomic<wait_kind> waiting_on_{wait_kind::nothing};
   // 0 until id() is first called.
