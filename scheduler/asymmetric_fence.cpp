@@ -40,6 +40,7 @@ void enable_asymmetric_fences() noexcept {
   });
 }
 
+#if !WEFT_TSAN
 void heavy_fence() noexcept {
 #if defined(__linux__)
   if (g_heavy_fence_ready.load(std::memory_order_relaxed) &&
@@ -49,5 +50,6 @@ void heavy_fence() noexcept {
 #endif
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
+#endif
 
 }  // namespace weft::detail

@@ -90,9 +90,7 @@ class scheduler {
                                  std::string_view name = {}) {
     auto frame = t.release("spawn()");
     detail::promise<T>& p = frame.promise();
-    detail::task_state& state = p.state_;
-    p.root_ = &state;
-    state.sched_ = sched;
+    detail::task_state& state = p.become_root(sched);
     if (!name.empty()) state.name_ = new std::string(name);
     if (sched->tracking()) sched->track(&state);
     if (!sched->admit_task()) {

@@ -48,11 +48,7 @@ class [[nodiscard]] task {
   /// Takes the coroutine out (for spawn and await). Throws
   /// invalid_state_error if the task was moved from or already started.
   typename promise_type::handle_type release(const char* what) {
-    if (!frame_) {
-      throw invalid_state_error(std::string(what) +
-                                " got an empty weft::task: it was moved from, spawned or awaited "
-                                "already; each task can be started once, so create a new one");
-    }
+    if (!frame_) [[unlikely]] detail::throw_empty_task(what);
     return std::exchange(frame_, {});
   }
 
@@ -71,14 +67,27 @@ namespace detail {
 template <class T>
 task<T> promise<T>::get_return_object() noexcept {
   auto frame = handle_type::from_promise(*this);
-  state_.frame_ = frame;
+  frame_ = frame;
   return task<T>(frame);
 }
 
 inline task<void> promise<void>::get_return_object() noexcept {
   auto frame = handle_type::from_promise(*this);
-  state_.frame_ = frame;
+  frame_ = frame;
   return task<void>(frame);
+}
+
+/// The cold end of an inline await: the child did not start (the awaiting
+/// task is cancelled), failed, or the awaiting task was cancelled while it
+/// ran. Destroys the child and throws. A failure is never masked by a
+/// pending cancellation: it is rethrown, and the next suspension point
+/// throws cancelled_error.
+[[noreturn, gnu::noinline, gnu::cold]] inline void end_unsuccessfully(
+    promise_base& p, std::coroutine_handle<> child, task_state* root, bool started) {
+  std::exception_ptr error = started ? std::move(p.end_.error) : nullptr;
+  child.destroy();
+  if (error) std::rethrow_exception(error);
+  root->throw_cancelled();
 }
 
 /// `co_await child` inside a task: runs the child inline, sharing the
@@ -107,23 +116,14 @@ struct task_awaiter {
     p.continuation_ = parent;
     return transfer_to(child);
   }
+  // No enter(root) here, unlike other awaiters: the child's end transfers
+  // straight back on the worker that ran it, whose current task is already
+  // `root` (the child shares it, and its own awaits re-entered it).
   T await_resume() {
-    enter(root);
     promise<T>& p = child.promise();
-    if (!started) {
-      child.destroy();
-      root->throw_cancelled();
-    }
-    if (p.state_.error_) {
-      // A failure is never masked by the pending cancellation: rethrow it;
-      // the next suspension point throws cancelled_error.
-      std::exception_ptr error = std::move(p.state_.error_);
-      child.destroy();
-      std::rethrow_exception(error);
-    }
-    if (root != nullptr && root->cancellation_point()) {
-      child.destroy();
-      root->throw_cancelled();
+    if (!started || p.end_.error || (root != nullptr && root->cancellation_point()))
+        [[unlikely]] {
+      end_unsuccessfully(p, child, root, started);
     }
     struct destroy_on_exit {
       typename promise<T>::handle_type h;

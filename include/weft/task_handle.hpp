@@ -109,9 +109,9 @@ class task_handle {
   std::optional<weft::cancel_reason> cancel_reason() const {
     std::uint64_t word = state().load();
     if ((word & detail::k_cancel_requested) != 0) return detail::task_state::reason_in(word);
-    if (word_is_cancelled(word) && state().error_) {
+    if (word_is_cancelled(word) && state().error()) {
       try {
-        std::rethrow_exception(state().error_);
+        std::rethrow_exception(state().error());
       } catch (const cancelled_error& e) {
         return e.reason();
       }
@@ -130,7 +130,7 @@ class task_handle {
   std::exception_ptr exception() const {
     std::uint64_t word = checked_done_word(*p_checked(), "exception()");
     if (word_is_cancelled(word)) throw_cancelled(*p_, word);
-    if ((word & detail::k_outcome_mask) == detail::k_failed) return p_->state_.error_;
+    if ((word & detail::k_outcome_mask) == detail::k_failed) return p_->state_.error();
     return nullptr;
   }
 
@@ -172,7 +172,7 @@ class task_handle {
     std::uint64_t word = checked_done_word(p, what);
     if (word_is_cancelled(word)) throw_cancelled(p, word);
     if ((word & detail::k_outcome_mask) == detail::k_failed) {
-      std::rethrow_exception(p.state_.error_);
+      std::rethrow_exception(p.state_.error());
     }
     if constexpr (std::is_void_v<T>) {
       return;
@@ -207,7 +207,7 @@ class task_handle {
   }
   [[noreturn]] static void throw_cancelled(const detail::promise<T>& p, std::uint64_t word) {
     // A cancelled_error that escaped the body carries its own reason.
-    if (p.state_.error_) std::rethrow_exception(p.state_.error_);
+    if (p.state_.error()) std::rethrow_exception(p.state_.error());
     throw cancelled_error(detail::task_state::reason_in(word));
   }
   detail::promise<T>* p_checked() const {

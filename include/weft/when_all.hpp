@@ -69,7 +69,7 @@ inline void check_all(join_base& join, promise_base* const* children, std::size_
   if (join.decided()) join_base::rethrow_child(children[join.decided_index()]->state_);
   join.throw_if_parent_cancelled();
   for (std::size_t i = 0; i < n; ++i) {
-    if (children[i]->state_.outcome_ != k_succeeded) join_base::rethrow_child(children[i]->state_);
+    if (children[i]->end_.outcome != k_succeeded) join_base::rethrow_child(children[i]->state_);
   }
 }
 

@@ -58,9 +58,9 @@ struct when_any_awaiter : join_base {
     // As in when_all: a failure is never masked, then the caller's own
     // cancellation (its reason, not the parent_cancelled its children got
     // from it), then a child that ended cancelled.
-    if (first.outcome_ == k_failed) rethrow_child(first);
+    if (first.outcome() == k_failed) rethrow_child(first);
     throw_if_parent_cancelled();
-    if (first.outcome_ != k_succeeded) rethrow_child(first);
+    if (first.outcome() != k_succeeded) rethrow_child(first);
     auto& winner = *static_cast<promise<T>*>(children_[decided_index()]);
     return {decided_index(), take_child_value(winner)};
   }

@@ -21,10 +21,12 @@
 // std::atomic_thread_fence(seq_cst), the symmetric formulation.
 //
 // TSan variant: ThreadSanitizer models neither fences nor membarrier; with
-// WEFT_TSAN the call sites use seq_cst operations instead (marked there)
-// and do not call these.
+// WEFT_TSAN the call sites use seq_cst operations instead (marked there),
+// and the fences are not declared.
 
 #include <atomic>
+
+#include <weft/detail/config.hpp>
 
 namespace weft::detail {
 
@@ -38,6 +40,7 @@ inline std::atomic<bool> g_heavy_fence_ready{false};
 /// Registers membarrier if the system has it (once; thread-safe).
 void enable_asymmetric_fences() noexcept;
 
+#if !WEFT_TSAN
 /// The frequent side of an asymmetric Dekker pair.
 inline void light_fence() noexcept {
   if (g_heavy_fence_ready.load(std::memory_order_relaxed)) {
@@ -49,5 +52,6 @@ inline void light_fence() noexcept {
 
 /// The rare side of an asymmetric Dekker pair (a system call).
 void heavy_fence() noexcept;
+#endif
 
 }  // namespace weft::detail

@@ -136,8 +136,8 @@ class group_core final : public cancel_target {
         std::lock_guard lock(mutex_);
         if (!failed_.load(std::memory_order_relaxed)) {
           first = true;
-          first_failure_ = child.error_;
-          failure_message_ = describe(child.error_);
+          first_failure_ = child.error();
+          failure_message_ = describe(child.error());
           // release: pairs with the acquire in failed().
           failed_.store(true, std::memory_order_release);
           siblings = snapshot(&child);

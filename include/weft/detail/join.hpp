@@ -46,9 +46,7 @@ class join_base : public join_point, public cancel_target {
     pending_.store(count_, std::memory_order_relaxed);
     for (std::uint32_t i = 0; i < count_; ++i) {
       promise_base& child = *children_[i];
-      task_state& st = child.state_;
-      child.root_ = &st;
-      st.sched_ = root_->sched_;
+      task_state& st = child.become_root(root_->sched_);
       st.join_ = this;
       st.join_index_ = i;
       st.unstarted_ = child_policy_;
@@ -125,17 +123,20 @@ class join_base : public join_point, public cancel_target {
         if (w->tracing) w->traced_id = next.id();
         return next.frame_;
       }
-      next.outcome_ = k_cancelled;  // ends unrun
+      next.end_->outcome = k_cancelled;  // ends unrun
       record_end(next);
       ++chain_ended_;
     }
     // The chain ends: nobody else took part, or it hands its count over.
-    if (chain_ended_ == count_) return parent_;
+    const std::uint32_t ended = chain_ended_;
+    if (ended == count_) return parent_;
+    const std::coroutine_handle<> parent = parent_;
     // acq_rel: as for a detached child, for all of the chain's children.
-    if (pending_.fetch_sub(chain_ended_, std::memory_order_acq_rel) == chain_ended_) {
-      return parent_;
-    }
-    return {};
+    // Unless this takes the count to 0, the parent may own and destroy this
+    // join from here on: only the locals are used after it.
+    return pending_.fetch_sub(ended, std::memory_order_acq_rel) == ended
+               ? parent
+               : std::coroutine_handle<>{};
   }
 
   /// The parent was cancelled while waiting: so is every child.
@@ -159,7 +160,7 @@ class join_base : public join_point, public cancel_target {
 
   /// Rethrows the error of a child that ended failed or cancelled.
   [[noreturn]] static void rethrow_child(const task_state& child) {
-    if (child.error_) std::rethrow_exception(child.error_);
+    if (child.error()) std::rethrow_exception(child.error());
     throw cancelled_error(task_state::reason_in(child.load()));
   }
 
@@ -167,7 +168,7 @@ class join_base : public join_point, public cancel_target {
   /// A child ended: the first failure (or, for when_any, the first end)
   /// decides, and cancels the other children.
   void record_end(task_state& child) noexcept {
-    const std::uint64_t outcome = child.outcome_;
+    const std::uint64_t outcome = child.outcome();
     const bool decides = mode_ == mode::any || outcome == k_failed;
     // acq_rel on the exchange: one child decides; its index is published by
     // the release of its fetch_sub below.
@@ -211,7 +212,7 @@ class join_base : public join_point, public cancel_target {
     promise_base** children;
     std::uint32_t n;
     ~owned_children() {
-      for (std::uint32_t i = 0; i < n; ++i) children[i]->state_.frame_.destroy();
+      for (std::uint32_t i = 0; i < n; ++i) children[i]->frame_.destroy();
       free_frame(children, children_bytes(n));
     }
   };
@@ -237,7 +238,7 @@ class join_base : public join_point, public cancel_target {
  private:
   static std::string failure_message(const task_state& child) {
     try {
-      std::rethrow_exception(child.error_);
+      std::rethrow_exception(child.error());
     } catch (const std::exception& e) {
       return std::string("a sibling failed: ") + e.what();
     } catch (...) {

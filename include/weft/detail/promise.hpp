@@ -6,6 +6,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <typeinfo>
@@ -25,6 +26,13 @@ class task;
 }  // namespace weft
 
 namespace weft::detail {
+
+/// Throws the error of starting an empty weft::task (task::release).
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_empty_task(const char* what) {
+  throw invalid_state_error(std::string(what) +
+                            " got an empty weft::task: it was moved from, spawned or awaited "
+                            "already; each task can be started once, so create a new one");
+}
 
 /// How `co_await X` inside a weft task is turned into an awaiter. Each weft
 /// awaitable specializes it; the primary template rejects the rest.
@@ -49,9 +57,31 @@ inline void enter(task_state* root) noexcept {
 
 class promise_base {
  public:
-  promise_base() = default;
+  // state_ is a union member: not constructed here (see become_root).
+  promise_base() noexcept {}
   promise_base(const promise_base&) = delete;
   promise_base& operator=(const promise_base&) = delete;
+  ~promise_base() {
+    if (root_ == &state_) state_.~task_state();
+#if WEFT_TSAN
+    // TSan variant: an exception object is shared between the task and
+    // every thread that rethrew it, through libstdc++'s reference count,
+    // which is not instrumented. When this frame drops the last reference
+    // after a reader's catch block ended on another thread, TSan sees the
+    // delete race with the reader's accesses. TSan builds keep the task's
+    // reference (a deliberate leak, TSan builds only), so the object is
+    // never freed on a thread that has no visible order with its readers.
+    if (end_.error) static_cast<void>(new std::exception_ptr(std::move(end_.error)));
+#endif
+  }
+
+  /// Makes this task a cancellation root on `sched` (spawned, or a
+  /// combinator's child): constructs its task_state. Once, before it runs.
+  task_state& become_root(scheduler_base* sched) noexcept {
+    std::construct_at(&state_, frame_, end_, sched);
+    root_ = &state_;
+    return state_;
+  }
 
   static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }
   static void operator delete(void* frame, std::size_t bytes) noexcept { free_frame(frame, bytes); }
@@ -81,23 +111,23 @@ class promise_base {
   final_awaiter final_suspend() noexcept { return {this}; }
 
   void unhandled_exception() noexcept {
-    state_.error_ = std::current_exception();
+    end_.error = std::current_exception();
 #if defined(__GLIBCXX__)
     // The common case (weft's own cancelled_error, from a suspension point)
     // is told by its type without a second throw; a rethrow costs about as
     // much as the first unwind.
     if (const std::type_info* type = abi::__cxa_current_exception_type();
         type != nullptr && *type == typeid(cancelled_error)) {
-      state_.outcome_ = k_cancelled;
+      end_.outcome = k_cancelled;
       return;
     }
 #endif
     try {
       throw;
     } catch (const cancelled_error&) {  // a class derived from it
-      state_.outcome_ = k_cancelled;
+      end_.outcome = k_cancelled;
     } catch (...) {
-      state_.outcome_ = k_failed;
+      end_.outcome = k_failed;
     }
   }
 
@@ -106,12 +136,20 @@ class promise_base {
     return awaitable_traits<std::remove_cvref_t<A>>::transform(root_, std::forward<A>(awaitable));
   }
 
-  // Spawned: root_ == &state_. Awaited inline: the awaiting task's root_,
-  // so the child shares its cancellation. Null when awaited outside weft.
+  // A root (spawned, or a combinator's child): &state_, and state_ is
+  // constructed. Awaited inline: the awaiting task's root_, so the child
+  // shares its cancellation. Null until it is started.
   task_state* root_ = nullptr;
-  // The coroutine awaiting this one inline; empty for a spawned task.
+  // The coroutine awaiting this one inline; empty for a root.
   std::coroutine_handle<> continuation_;
-  task_state state_;
+  // This coroutine (set by get_return_object).
+  std::coroutine_handle<> frame_;
+  body_end end_;
+  // Constructed by become_root() only: a task awaited inline never touches
+  // it, so its frame pays neither the construction nor the destruction.
+  union {
+    task_state state_;
+  };
 };
 
 template <class T>

@@ -82,10 +82,14 @@ struct solo_join_awaiter : join_base {
       typename promise<T>::handle_type f;
       ~destroy_on_exit() { f.destroy(); }
     } guard{frame};
-    task_state& child = frame.promise().state_;
-    if (child.outcome_ == k_failed) rethrow_child(child);
+    // The outcome from the promise: a child that never started (the parent
+    // was cancelled first) has no task_state; it reads as succeeded here
+    // and the parent's cancellation is thrown below.
+    const std::uint64_t outcome = frame.promise().end_.outcome;
+    if (outcome == k_failed) rethrow_child(frame.promise().state_);
     if (shares_cancel_) throw_if_parent_cancelled();
-    if (child.outcome_ == k_succeeded) return frame.promise().take_value();
+    if (outcome == k_succeeded) return frame.promise().take_value();
+    task_state& child = frame.promise().state_;
     const std::uint64_t word = child.load();
     if (has_timer && (word & k_cancel_requested) != 0 &&
         task_state::reason_in(word).kind == cancel_kind::timeout) {

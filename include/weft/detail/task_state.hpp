@@ -1,7 +1,9 @@
 #pragma once
-// The shared state of a spawned task: its state word, reference count,
-// waiter list and cancellation target. It is a member of the task's
-// promise, so it lives inside the coroutine frame (one allocation per task).
+// The shared state of a task that is a cancellation root (spawned, or a
+// combinator's child): its state word, reference count, waiter list and
+// cancellation target. It lives inside the coroutine frame (one allocation
+// per task), constructed only when the task becomes a root: a task that is
+// only ever awaited inline never pays for it (promise_base::state_).
 //
 // Ownership: the frame is destroyed when refs_ reaches zero. References are
 // held by each task_handle and by the "run reference" (taken at spawn,
@@ -31,6 +33,15 @@ namespace weft::detail {
 struct waiter {
   waiter* next = nullptr;
   void (*wake)(waiter*) noexcept = nullptr;
+};
+
+/// What a task's body left behind, in every frame (light or shared): how
+/// it ended and, if an exception escaped it, that exception. Written by the
+/// body before its end is published; read by whoever the end is published
+/// to (the awaiter, the join, the handles).
+struct body_end {
+  std::exception_ptr error;
+  std::uint64_t outcome = k_succeeded;  // k_succeeded, k_failed or k_cancelled
 };
 
 /// A thread blocked in wait(). Lives on that thread's stack.
@@ -99,22 +110,15 @@ enum class unstarted_cancel : std::uint8_t {
 
 class task_state final : public cancel_target {
  public:
-  task_state() = default;
+  /// Constructed in the frame of the coroutine `frame`, whose body reports
+  /// its end in `end`, when the task becomes a root on `sched`.
+  task_state(std::coroutine_handle<> frame, body_end& end, scheduler_base* sched) noexcept
+      : sched_(sched), frame_(frame), end_(&end) {}
   task_state(const task_state&) = delete;
   task_state& operator=(const task_state&) = delete;
   ~task_state() {
     free_record(record_of(word_.load(std::memory_order_relaxed)));
     delete name_;
-#if WEFT_TSAN
-    // TSan variant: an exception object is shared between the task and
-    // every thread that rethrew it, through libstdc++'s reference count,
-    // which is not instrumented. When this frame drops the last reference
-    // after a reader's catch block ended on another thread, TSan sees the
-    // delete race with the reader's accesses. TSan builds keep the task's
-    // reference (a deliberate leak, TSan builds only), so the object is
-    // never freed on a thread that has no visible order with its readers.
-    if (error_) static_cast<void>(new std::exception_ptr(std::move(error_)));
-#endif
   }
 
   /// As a cancel target: the task awaiting this one was cancelled.
@@ -143,12 +147,17 @@ class task_state final : public cancel_target {
   /// for shutdown cancellation if the scheduler is stopping; true if
   /// cancellation has been requested.
   bool cancellation_point() {
+    // One test on the path where nothing is asked (a root always has its
+    // scheduler); the rest is out of line.
+    if ((load() & k_cancel_requested) == 0 && !sched_->stopping()) [[likely]] return false;
+    return cancellation_point_slow();
+  }
+
+  [[gnu::noinline]] bool cancellation_point_slow() {
     if ((load() & k_cancel_requested) != 0) return true;
-    if (sched_ != nullptr && !shutdown_immune_ && sched_->stopping()) {
-      request_cancel(cancel_kind::shutdown, {});
-      return true;
-    }
-    return false;
+    if (shutdown_immune_) return false;
+    request_cancel(cancel_kind::shutdown, {});
+    return true;
   }
 
   [[noreturn]] void throw_cancelled() const { throw cancelled_error(reason_in(load())); }
@@ -181,18 +190,18 @@ class task_state final : public cancel_target {
     return (word_.fetch_or(k_started, std::memory_order_acquire) & k_done) == 0;
   }
 
-  /// A combinator child has ended with `outcome`: tells its join point.
-  /// Returns the coroutine to continue with (the parent) or null; after a
-  /// null return the parent may already own and destroy this frame.
-  /// (No RMW on the word: nobody queries a combinator child's state; the
-  /// parent reads outcome_ and the result after the join's acq_rel count.)
+  /// A combinator child has ended (its body_end is written): tells its
+  /// join point. Returns the coroutine to continue with (the parent) or
+  /// null; after a null return the parent may already own and destroy this
+  /// frame. (No RMW on the word: nobody queries a combinator child's state;
+  /// the parent reads its end and result after the join's acq_rel count.)
   std::coroutine_handle<> finish_joined() noexcept { return join_->child_done(*this); }
 
   /// The worker dequeued a task whose body must not run (try_start() was
   /// false). Returns the coroutine to continue with, if any.
   std::coroutine_handle<> abandon_unstarted() noexcept {
     if (join_ != nullptr) {
-      outcome_ = k_cancelled;
+      end_->outcome = k_cancelled;
       return finish_joined();
     }
     release();  // the run reference of a spawned task, terminal already
@@ -207,16 +216,17 @@ class task_state final : public cancel_target {
     waiters_.store(k_settled, std::memory_order_release);
   }
 
-  /// The body has ended (outcome_ and the result or error_ are written).
+  /// The body has ended (the body_end and the result are written).
   /// Publishes the terminal state, wakes the waiters, then accounts the task
   /// with its scheduler (the last touch of the scheduler).
   void finish() noexcept {
+    const std::uint64_t outcome = end_->outcome;
     // release: pairs with the acquire in load(); publishes the result.
     // An RMW (not a store) because a concurrent cancel may set its bits.
-    word_.fetch_or(k_done | outcome_, std::memory_order_acq_rel);
-    sched_->account_terminal(*this, outcome_);
+    word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
+    sched_->account_terminal(*this, outcome);
     wake_all();
-    sched_->on_task_terminal(*this, outcome_);
+    sched_->on_task_terminal(*this, outcome);
   }
 
   /// Records a cancellation request (the first one's reason wins). Returns
@@ -419,10 +429,15 @@ class task_state final : public cancel_target {
   /// The earliest deadline of the timeouts enclosing this task.
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 
-  // ---- set at spawn, then read-only
+  /// How the body ended (its outcome and exception); valid once it ended.
+  std::uint64_t outcome() const noexcept { return end_->outcome; }
+  const std::exception_ptr& error() const noexcept { return end_->error; }
 
-  scheduler_base* sched_ = nullptr;
+  // ---- set when the task becomes a root, then read-only
+
+  scheduler_base* sched_;
   std::coroutine_handle<> frame_;  // the coroutine whose promise holds this state
+  body_end* end_;                  // in the same promise
   // Null for a spawned task (it publishes to handles); else the combinator
   // it reports to.
   join_point* join_ = nullptr;
@@ -436,9 +451,6 @@ class task_state final : public cancel_target {
   // cancel it (its grace timer, if any, does).
   bool shutdown_immune_ = false;
   work_node inject_node_;          // carries the first run when spawned off-worker
-  // Written by the body before finish() (published by its release).
-  std::exception_ptr error_;
-  std::uint64_t outcome_ = k_succeeded;  // k_succeeded, k_failed or k_cancelled
 
  private:
   static constexpr std::uintptr_t k_closed = 1;   // terminal; waking the waiters
