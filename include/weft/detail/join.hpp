@@ -246,29 +246,11 @@ class join_base : public join_point, public cancel_target {
     }
   }
 
-  /// Cancels every child but `except`, with one heavy fence per batch of
-  /// up to 64 children instead of one per child: record each request, then
-  /// fence, then pass on the requests this call was first to make.
   void cancel_children(cancel_kind kind, const std::string& message,
                        const task_state* except) noexcept {
-    constexpr std::uint32_t k_batch = 64;
-    for (std::uint32_t begin = 0; begin < count_; begin += k_batch) {
-      const std::uint32_t end = std::min(count_, begin + k_batch);
-      std::uint64_t first_requests = 0;  // bit i - begin: propagate child i
-      for (std::uint32_t i = begin; i < end; ++i) {
-        task_state& st = children_[i]->state_;
-        if (&st != except &&
-            st.record_cancel(kind, message) == task_state::cancel_step::propagate) {
-          first_requests |= std::uint64_t{1} << (i - begin);
-        }
-      }
-      if (first_requests == 0) continue;
-#if !WEFT_TSAN
-      heavy_fence();  // pairs with the children's light fences (arm, disarm)
-#endif
-      for (std::uint32_t i = begin; i < end; ++i) {
-        if ((first_requests >> (i - begin)) & 1) children_[i]->state_.propagate_cancel();
-      }
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      task_state& st = children_[i]->state_;
+      if (&st != except) st.request_cancel(kind, message);
     }
   }
 

@@ -235,26 +235,18 @@ class task_state final : public cancel_target {
   /// what it awaits, if anything.
   bool request_cancel(cancel_kind kind, std::string_view message) {
     const cancel_step step = record_cancel(kind, message);
-    if (step == cancel_step::propagate) {
-#if !WEFT_TSAN
-      heavy_fence();  // pairs with the light fences of arm and disarm
-#endif
-      propagate_cancel();
-    }
+    if (step == cancel_step::propagate) propagate_cancel();
     return step != cancel_step::already_done;
   }
 
-  /// What record_cancel() leaves to its caller.
+ private:
   enum class cancel_step : std::uint8_t {
     already_done,  // the task was terminal: nothing recorded
     nothing,       // recorded, nothing to pass on (not the first request,
                    // or the task ended unstarted)
-    propagate,     // the first request: the caller must call
-                   // propagate_cancel(), after a heavy fence
+    propagate,     // the first request: pass it on to what the task awaits
   };
 
-  /// The first half of request_cancel(), for a caller that cancels many
-  /// tasks with one heavy fence (join_base::cancel_children).
   cancel_step record_cancel(cancel_kind kind, std::string_view message) {
     std::uint64_t w = word_.load(std::memory_order_acquire);
     if ((w & k_done) != 0) return cancel_step::already_done;
@@ -267,10 +259,10 @@ class task_state final : public cancel_target {
       std::uint64_t next = w | k_cancel_requested | record_bits(record);
       const bool ends_now = (w & k_started) == 0 && unstarted_ == unstarted_cancel::terminal;
       if (ends_now) next |= k_done | k_cancelled;
-      // seq_cst: with the heavy fence before propagate_cancel(), a Dekker
-      // pair with arm_cancel_target() and disarm_cancel_target() (in TSan
-      // builds with their seq_cst store and load). The release half
-      // publishes *record to readers of the word.
+      // seq_cst: a Dekker pair with the seq_cst stores and loads of
+      // arm_cancel_target() and disarm_cancel_target(); with the seq_cst
+      // load of the slot in propagate_cancel(), one side sees the other.
+      // The release half publishes *record to readers of the word.
       if (word_.compare_exchange_weak(w, next, std::memory_order_seq_cst,
                                       std::memory_order_acquire)) {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
@@ -293,22 +285,18 @@ class task_state final : public cancel_target {
 
   /// The second half of the first cancel request (the one that set the
   /// flag, so once per task): passes the request on to what the task waits
-  /// on, if anything. The caller has issued a heavy fence since the CAS.
+  /// on, if anything.
   void propagate_cancel() noexcept {
-    // acquire: pairs with the release in arm_cancel_target(); the target's
-    // fields are visible. (TSan variant: seq_cst, the second half of the
-    // Dekker pair with arm and disarm.)
-#if WEFT_TSAN
+    // seq_cst: the second half of the Dekker pair with arm and disarm; its
+    // acquire half pairs with arm's release (the target's fields).
     const std::uintptr_t v = cancel_slot_.load(std::memory_order_seq_cst);
-#else
-    const std::uintptr_t v = cancel_slot_.load(std::memory_order_acquire);
-#endif
     if (v != 0) reinterpret_cast<cancel_target*>(v)->on_cancel(reason_in(load()));
     // release: pairs with the acquire in disarm_cancel_target(); on_cancel()
     // has returned, so the owner may let the target go.
     cancel_propagated_.store(true, std::memory_order_release);
   }
 
+ public:
   /// Claims the right to move a move-only result out; throws if taken.
   void mark_result_taken(const char* what) {
     if ((word_.fetch_or(k_result_taken, std::memory_order_acq_rel) & k_result_taken) != 0) {
@@ -369,38 +357,24 @@ class task_state final : public cancel_target {
   /// on). `kind` says what the task waits on, for dump().
   void arm_cancel_target(cancel_target* target, wait_kind kind) noexcept {
     waiting_on_.store(kind, std::memory_order_relaxed);
-    const auto v = reinterpret_cast<std::uintptr_t>(target);
-#if WEFT_TSAN
-    // TSan variant: seq_cst store, the Dekker pair with the seq_cst CAS in
-    // record_cancel() and the seq_cst load in propagate_cancel().
-    cancel_slot_.store(v, std::memory_order_seq_cst);
-#else
-    // release: pairs with the acquire in propagate_cancel(). The light
-    // fence orders the store before the caller's load of the word; it
-    // pairs with the heavy fence in request_cancel().
-    cancel_slot_.store(v, std::memory_order_release);
-    light_fence();
-#endif
+    // seq_cst: the Dekker pair with the seq_cst CAS in record_cancel() and
+    // the seq_cst load in propagate_cancel(); the caller's re-read of the
+    // word comes after it. (A light/heavy asymmetric fence here was
+    // measured and dropped: the canceller's membarrier cost 10-15 us on
+    // these VMs, where a worker spinning on pause is slow to interrupt.)
+    cancel_slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_seq_cst);
   }
 
   /// After resuming (owner only). The target may live in the frame that is
   /// about to go on, so if a canceller may be inside on_cancel() of it,
   /// waits for it to leave. The canceller never blocks, so this is short.
-  /// No read-modify-write: a store, a fence, a load.
   void disarm_cancel_target() noexcept {
     waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
-#if WEFT_TSAN
-    // TSan variant: the seq_cst store and load of the Dekker pair.
+    // seq_cst store and load: the Dekker pair with the canceller's CAS on
+    // the word and load of the slot. Either the canceller reads the empty
+    // slot, or this load sees its request (and then waits for it).
     cancel_slot_.store(0, std::memory_order_seq_cst);
     const std::uint64_t w = word_.load(std::memory_order_seq_cst);
-#else
-    // Store, light fence, load: paired with the canceller's CAS on the
-    // word, heavy fence and load of the slot. Either the canceller reads
-    // the empty slot, or this load sees its request.
-    cancel_slot_.store(0, std::memory_order_relaxed);
-    light_fence();
-    const std::uint64_t w = word_.load(std::memory_order_relaxed);
-#endif
     if ((w & k_cancel_requested) == 0) return;
     // acquire: pairs with the release at the end of propagate_cancel().
     for (int spins = 0; !cancel_propagated_.load(std::memory_order_acquire);) {
