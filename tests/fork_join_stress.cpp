@@ -304,9 +304,10 @@ TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther
   for (long round = 0; round < rounds; ++round) {
     // A started combinator child: a request neither ends it nor touches its
     // scheduler, it only records and passes on.
-    state = std::construct_at(reinterpret_cast<task_state*>(storage), std::coroutine_handle<>{},
-                              end, nullptr);
-    state->unstarted_ = weft::detail::unstarted_cancel::run_body;
+    state = std::construct_at(
+        reinterpret_cast<task_state*>(storage), std::coroutine_handle<>{}, end,
+        weft::detail::child_root{nullptr, nullptr, 0, weft::detail::unstarted_cancel::run_body,
+                                 std::chrono::steady_clock::time_point::max(), false});
     target.alive.store(true, std::memory_order_relaxed);
     target.calls.store(0, std::memory_order_relaxed);
     r = splitmix(r);

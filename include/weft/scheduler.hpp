@@ -90,8 +90,8 @@ class scheduler {
                                  std::string_view name = {}) {
     auto frame = t.release("spawn()");
     detail::promise<T>& p = frame.promise();
-    detail::task_state& state = p.become_root(sched);
-    if (!name.empty()) state.name_ = new std::string(name);
+    detail::task_state& state =
+        p.become_root(detail::spawned_root{sched, name.empty() ? nullptr : new std::string(name)});
     if (sched->tracking()) sched->track(&state);
     if (!sched->admit_task()) {
       state.set_refs(1);  // the handle's only

@@ -44,14 +44,15 @@ class join_base : public join_point, public cancel_target {
   std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
     parent_ = parent;
     pending_.store(count_, std::memory_order_relaxed);
+    child_root how{root_->sched_,
+                   this,
+                   0,
+                   child_policy_,
+                   std::min(root_->deadline_, child_deadline_),
+                   root_->shutdown_immune_ || immune_children_};
     for (std::uint32_t i = 0; i < count_; ++i) {
-      promise_base& child = *children_[i];
-      task_state& st = child.become_root(root_->sched_);
-      st.join_ = this;
-      st.join_index_ = i;
-      st.unstarted_ = child_policy_;
-      st.deadline_ = std::min(root_->deadline_, child_deadline_);
-      st.shutdown_immune_ = root_->shutdown_immune_ || immune_children_;
+      how.index = i;
+      children_[i]->become_root(how);
     }
     before_start();
     if (shares_cancel_) {
@@ -168,11 +169,14 @@ class join_base : public join_point, public cancel_target {
   /// A child ended: the first failure (or, for when_any, the first end)
   /// decides, and cancels the other children.
   void record_end(task_state& child) noexcept {
+    if (mode_ == mode::any || child.outcome() == k_failed) [[unlikely]] decide(child);
+  }
+
+  [[gnu::noinline]] void decide(task_state& child) noexcept {
     const std::uint64_t outcome = child.outcome();
-    const bool decides = mode_ == mode::any || outcome == k_failed;
-    // acq_rel on the exchange: one child decides; its index is published by
-    // the release of its fetch_sub below.
-    if (decides && !decided_.exchange(true, std::memory_order_acq_rel)) {
+    // acq_rel on the exchange: one child decides; its index is published to
+    // the parent by the join's count (or the chain) like the results.
+    if (!decided_.exchange(true, std::memory_order_acq_rel)) {
       decided_index_ = child.join_index_;
       const std::uint64_t parent_word = root_->load();
       if (outcome == k_failed) {

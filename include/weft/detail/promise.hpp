@@ -75,10 +75,11 @@ class promise_base {
 #endif
   }
 
-  /// Makes this task a cancellation root on `sched` (spawned, or a
-  /// combinator's child): constructs its task_state. Once, before it runs.
-  task_state& become_root(scheduler_base* sched) noexcept {
-    std::construct_at(&state_, frame_, end_, sched);
+  /// Makes this task a cancellation root (`how`: a spawned_root or a
+  /// child_root): constructs its task_state. Once, before it runs.
+  template <class Root>
+  task_state& become_root(const Root& how) noexcept {
+    std::construct_at(&state_, frame_, end_, how);
     root_ = &state_;
     return state_;
   }

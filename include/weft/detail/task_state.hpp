@@ -108,12 +108,39 @@ enum class unstarted_cancel : std::uint8_t {
   run_body,   // timeout children: the body starts and meets the flag
 };
 
+/// The two kinds of root, each with what is set once when a task becomes
+/// one (task_state's constructors).
+struct spawned_root {
+  scheduler_base* sched;
+  const std::string* name = nullptr;  // owned by the task from here on
+};
+struct child_root {
+  scheduler_base* sched;
+  join_point* join;
+  std::uint32_t index;          // the child's position in its join
+  unstarted_cancel unstarted;   // what a cancel before it starts does
+  std::chrono::steady_clock::time_point deadline;
+  bool shutdown_immune;
+};
+
 class task_state final : public cancel_target {
  public:
   /// Constructed in the frame of the coroutine `frame`, whose body reports
-  /// its end in `end`, when the task becomes a root on `sched`.
-  task_state(std::coroutine_handle<> frame, body_end& end, scheduler_base* sched) noexcept
-      : sched_(sched), frame_(frame), end_(&end) {}
+  /// its end in `end`, when the task is spawned...
+  task_state(std::coroutine_handle<> frame, body_end& end, const spawned_root& r) noexcept
+      : name_(r.name), sched_(r.sched), frame_(frame), end_(&end) {}
+  /// ... or started by a combinator (when_all, when_any, timeout,
+  /// uncancellable) as one of its children.
+  task_state(std::coroutine_handle<> frame, body_end& end, const child_root& r) noexcept
+      : name_(nullptr),
+        deadline_(r.deadline),
+        sched_(r.sched),
+        frame_(frame),
+        end_(&end),
+        join_(r.join),
+        join_index_(r.index),
+        unstarted_(r.unstarted),
+        shutdown_immune_(r.shutdown_immune) {}
   task_state(const task_state&) = delete;
   task_state& operator=(const task_state&) = delete;
   ~task_state() {
@@ -397,34 +424,38 @@ class task_state final : public cancel_target {
   /// What the task waits on now (nothing while it runs or is queued).
   wait_kind waiting_on() const noexcept { return waiting_on_.load(std::memory_order_relaxed); }
 
-  /// The name given at spawn (owned; immutable once published), or null.
-  const std::string* name_ = nullptr;
+  // ---- set when the task becomes a root (its constructor), then read-only
+
+  /// The name given at spawn (owned), or null.
+  const std::string* const name_;
 
   /// The earliest deadline of the timeouts enclosing this task.
-  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  const std::chrono::steady_clock::time_point deadline_ =
+      std::chrono::steady_clock::time_point::max();
 
   /// How the body ended (its outcome and exception); valid once it ended.
   std::uint64_t outcome() const noexcept { return end_->outcome; }
   const std::exception_ptr& error() const noexcept { return end_->error; }
 
-  // ---- set when the task becomes a root, then read-only
-
-  scheduler_base* sched_;
-  std::coroutine_handle<> frame_;  // the coroutine whose promise holds this state
-  body_end* end_;                  // in the same promise
+  scheduler_base* const sched_;
+  const std::coroutine_handle<> frame_;  // the coroutine whose promise holds this state
+  body_end* const end_;                  // in the same promise
   // Null for a spawned task (it publishes to handles); else the combinator
   // it reports to.
-  join_point* join_ = nullptr;
-  std::uint32_t join_index_ = 0;  // this child's position in its join
-  unstarted_cancel unstarted_ = unstarted_cancel::terminal;
+  join_point* const join_ = nullptr;
+  const std::uint32_t join_index_ = 0;  // this child's position in its join
+  const unstarted_cancel unstarted_ = unstarted_cancel::terminal;
+  // True for uncancellable() cleanup: the scheduler's shutdown does not
+  // cancel it (its grace timer, if any, does).
+  const bool shutdown_immune_ = false;
+
+  // ---- written after construction
+
   // A combinator child run by its join's chain rather than dequeued by a
   // worker loop (join_base::child_done). Written by whoever starts it,
   // read where it ends.
   bool chained_ = false;
-  // True for uncancellable() cleanup: the scheduler's shutdown does not
-  // cancel it (its grace timer, if any, does).
-  bool shutdown_immune_ = false;
-  work_node inject_node_;          // carries the first run when spawned off-worker
+  work_node inject_node_;  // carries the first run when spawned off-worker
 
  private:
   static constexpr std::uintptr_t k_closed = 1;   // terminal; waking the waiters
