@@ -188,7 +188,7 @@ void register_rows() {
       "cancel_tree", "fib_cancelled",
       [=](benchmark::State& s) { run_cancelled(s, [] { return fib(fib_n()); }, fib_ok); },
       timing::manual)
-      ->Iterations(weft_bench::size(200, 3));
+      ->Iterations(weft_bench::size(100, 3));
   weft_bench::add(
       "cancel_tree", "skynet_full",
       [=](benchmark::State& s) {
@@ -201,7 +201,7 @@ void register_rows() {
         run_cancelled(s, [leaves] { return skynet(0, leaves); }, skynet_ok);
       },
       timing::manual)
-      ->Iterations(weft_bench::size(200, 3));
+      ->Iterations(weft_bench::size(100, 3));
   weft_bench::add("cancel_tree", "when_any_race", when_any_race, timing::manual)
       ->Iterations(weft_bench::size(50, 3));
 }

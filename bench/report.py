@@ -44,10 +44,16 @@ RESULTS_MD = os.path.join(HERE, "RESULTS.md")
 RESULTS_PNG = os.path.join(HERE, "results.png")
 BEGIN = "<!-- weft-bench-table:begin (written by bench/report.py) -->"
 END = "<!-- weft-bench-table:end -->"
-FAMILIES = ["fib", "skynet", "nqueens", "matmul", "injection", "cancel", "state_poll"]
+FAMILIES = ["fib", "skynet", "nqueens", "matmul", "injection", "cancel", "cancel_tree", "ops",
+            "state_poll"]
 TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 # Counters shown in the notes column, with their labels.
 NOTE_COUNTERS = [("p50_us", "p50 {:.1f} µs"), ("p99_us", "p99 {:.1f} µs"),
+                 ("cancel_p50_us", "cancel→done p50 {:.0f} µs"),
+                 ("cancel_p99_us", "p99 {:.0f} µs"),
+                 ("finished_first", "{:.0f} runs ended before the cancel"),
+                 ("win_p50_us", "winner→done p50 {:.0f} µs"), ("win_p99_us", "p99 {:.0f} µs"),
+                 ("ns_per_op", "{:.1f} ns/op"), ("ns_per_child", "{:.0f} ns/child"),
                  ("tasks_per_s", "{:.3g} tasks/s"), ("polls_per_s", "{:.3g} polls/s")]
 
 
