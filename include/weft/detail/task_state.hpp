@@ -20,20 +20,12 @@
 #include <string_view>
 
 #include <weft/errors.hpp>
-#include <weft/detail/asymmetric_fence.hpp>
-#include <weft/detail/futex.hpp>
+#include <weft/detail/cancel_slot.hpp>
 #include <weft/detail/runtime.hpp>
 #include <weft/detail/state_word.hpp>
+#include <weft/detail/waiter_list.hpp>
 
 namespace weft::detail {
-
-/// A node in a task's waiter list, registered lock-free; `wake` runs once,
-/// after the terminal state is published. A waiter may be destroyed by its
-/// owner as soon as `wake` has started, so `wake` reads the node first.
-struct waiter {
-  waiter* next = nullptr;
-  void (*wake)(waiter*) noexcept = nullptr;
-};
 
 /// What a task's body left behind, in every frame (light or shared): how
 /// it ended and, if an exception escaped it, that exception. Written by the
@@ -42,48 +34,6 @@ struct waiter {
 struct body_end {
   std::exception_ptr error;
   std::uint64_t outcome = k_succeeded;  // k_succeeded, k_failed or k_cancelled
-};
-
-/// A thread blocked in wait(). Lives on that thread's stack.
-struct thread_waiter : waiter {
-  std::atomic<std::uint32_t> woken{0};
-
-  thread_waiter() { wake = &wake_thread; }
-  static void wake_thread(waiter* w) noexcept {
-    auto* self = static_cast<thread_waiter*>(w);
-    std::atomic<std::uint32_t>* word = &self->woken;
-    // release: pairs with the acquire in block(); after this store the
-    // waiter may return, so only the address (not the memory) is used next.
-    word->store(1, std::memory_order_release);
-    futex_wake(word, 1);
-  }
-  void block() noexcept {
-    while (woken.load(std::memory_order_acquire) == 0) futex_wait(woken, 0);
-  }
-};
-
-/// A coroutine suspended until a task is terminal; woken onto `sched`.
-struct coroutine_waiter : waiter {
-  std::coroutine_handle<> handle;
-  scheduler_base* sched = nullptr;
-  work_node node;
-
-  coroutine_waiter() { wake = &wake_coroutine; }
-  static void wake_coroutine(waiter* w) noexcept {
-    auto* self = static_cast<coroutine_waiter*>(w);
-    schedule(self->sched, as_work(self->handle), self->node);
-  }
-};
-
-/// Something a suspended task waits on that must act when that task is
-/// cancelled (the awaited task, a timer, a group, a join). on_cancel() runs
-/// on the cancelling thread and must not block or resume anything inline.
-class cancel_target {
- public:
-  virtual void on_cancel(const cancel_reason& reason) noexcept = 0;
-
- protected:
-  ~cancel_target() = default;
 };
 
 /// Where a task started by a combinator (when_all, when_any) reports its
@@ -97,9 +47,6 @@ class join_point {
  protected:
   ~join_point() = default;
 };
-
-/// What a suspended task waits on (for dump()).
-enum class wait_kind : std::uint8_t { nothing, task, sleep, join, group, shield };
 
 /// What a cancel request does to a task that has not started yet.
 enum class unstarted_cancel : std::uint8_t {
@@ -240,7 +187,7 @@ class task_state final : public cancel_target {
     word_.store(k_done | k_cancelled | k_cancel_requested |
                     record_bits(static_record(cancel_kind::shutdown)),
                 std::memory_order_release);
-    waiters_.store(k_settled, std::memory_order_release);
+    waiters_.settle_unused();
   }
 
   /// The body has ended (the body_end and the result are written).
@@ -252,7 +199,7 @@ class task_state final : public cancel_target {
     // An RMW (not a store) because a concurrent cancel may set its bits.
     word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
     sched_->account_terminal(*this, outcome);
-    wake_all();
+    waiters_.close_and_wake();
     sched_->on_task_terminal(*this, outcome);
   }
 
@@ -295,7 +242,7 @@ class task_state final : public cancel_target {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
         if (ends_now) {
           sched_->account_terminal(*this, k_cancelled);
-          wake_all();
+          waiters_.close_and_wake();
           sched_->on_task_terminal(*this, k_cancelled);
           return cancel_step::nothing;
         }
@@ -311,17 +258,8 @@ class task_state final : public cancel_target {
   }
 
   /// The second half of the first cancel request (the one that set the
-  /// flag, so once per task): passes the request on to what the task waits
-  /// on, if anything.
-  void propagate_cancel() noexcept {
-    // seq_cst: the second half of the Dekker pair with arm and disarm; its
-    // acquire half pairs with arm's release (the target's fields).
-    const std::uintptr_t v = cancel_slot_.load(std::memory_order_seq_cst);
-    if (v != 0) reinterpret_cast<cancel_target*>(v)->on_cancel(reason_in(load()));
-    // release: pairs with the acquire in disarm_cancel_target(); on_cancel()
-    // has returned, so the owner may let the target go.
-    cancel_propagated_.store(true, std::memory_order_release);
-  }
+  /// flag, so once per task): passes it on to what the task waits on.
+  void propagate_cancel() noexcept { cancel_slot_.pass_on(reason_in(load())); }
 
  public:
   /// Claims the right to move a move-only result out; throws if taken.
@@ -336,19 +274,7 @@ class task_state final : public cancel_target {
   // ---- waiters
 
   /// False if the task is already terminal (the waiter is not registered).
-  bool add_waiter(waiter* node) noexcept {
-    // acquire: pairs with the exchange in wake_all(); seeing k_closed means
-    // the terminal state and result are visible.
-    std::uintptr_t head = waiters_.load(std::memory_order_acquire);
-    do {
-      if (head == k_closed || head == k_settled) return false;
-      node->next = reinterpret_cast<waiter*>(head);
-      // release: publishes the node's fields to the waker.
-    } while (!waiters_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
-                                             std::memory_order_release,
-                                             std::memory_order_acquire));
-    return true;
-  }
+  bool add_waiter(waiter* node) noexcept { return waiters_.add(node); }
 
   /// Blocks this (non-worker) thread until the task is terminal. No system
   /// call when it is already done.
@@ -371,10 +297,7 @@ class task_state final : public cancel_target {
   }
 
   /// True once every waiter and callback registered before the end ran.
-  bool settled() const noexcept {
-    // acquire: pairs with the release store at the end of wake_all().
-    return waiters_.load(std::memory_order_acquire) == k_settled;
-  }
+  bool settled() const noexcept { return waiters_.settled(); }
 
   // ---- cancellation target: what the coroutine running on this root awaits
 
@@ -383,36 +306,12 @@ class task_state final : public cancel_target {
   /// re-reads the word after this (a cancel that came first is its to pass
   /// on). `kind` says what the task waits on, for dump().
   void arm_cancel_target(cancel_target* target, wait_kind kind) noexcept {
-    waiting_on_.store(kind, std::memory_order_relaxed);
-    // seq_cst: the Dekker pair with the seq_cst CAS in record_cancel() and
-    // the seq_cst load in propagate_cancel(); the caller's re-read of the
-    // word comes after it. (A light/heavy asymmetric fence here was
-    // measured and dropped: the canceller's membarrier cost 10-15 us on
-    // these VMs, where a worker spinning on pause is slow to interrupt.)
-    cancel_slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_seq_cst);
+    cancel_slot_.arm(target, kind);
   }
 
-  /// After resuming (owner only). The target may live in the frame that is
-  /// about to go on, so if a canceller may be inside on_cancel() of it,
-  /// waits for it to leave. The canceller never blocks, so this is short.
-  void disarm_cancel_target() noexcept {
-    waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
-    // seq_cst store and load: the Dekker pair with the canceller's CAS on
-    // the word and load of the slot. Either the canceller reads the empty
-    // slot, or this load sees its request (and then waits for it).
-    cancel_slot_.store(0, std::memory_order_seq_cst);
-    const std::uint64_t w = word_.load(std::memory_order_seq_cst);
-    if ((w & k_cancel_requested) == 0) return;
-    // acquire: pairs with the release at the end of propagate_cancel().
-    for (int spins = 0; !cancel_propagated_.load(std::memory_order_acquire);) {
-      if (++spins > 64) {
-        spins = 0;
-        std::this_thread::yield();
-      } else {
-        cpu_relax();
-      }
-    }
-  }
+  /// After resuming (owner only): from here on no canceller touches the
+  /// target, which may live in the frame that goes on (cancel_slot.hpp).
+  void disarm_cancel_target() noexcept { cancel_slot_.disarm(word_); }
 
   /// A process-wide unique id, assigned on first use.
   std::uint64_t id() noexcept {
@@ -422,7 +321,7 @@ class task_state final : public cancel_target {
     return id_.compare_exchange_strong(v, fresh, std::memory_order_relaxed) ? fresh : v;
   }
   /// What the task waits on now (nothing while it runs or is queued).
-  wait_kind waiting_on() const noexcept { return waiting_on_.load(std::memory_order_relaxed); }
+  wait_kind waiting_on() const noexcept { return cancel_slot_.waiting_on(); }
 
   // ---- set when the task becomes a root (its constructor), then read-only
 
@@ -458,32 +357,7 @@ class task_state final : public cancel_target {
   work_node inject_node_;  // carries the first run when spawned off-worker
 
  private:
-  static constexpr std::uintptr_t k_closed = 1;   // terminal; waking the waiters
-  static constexpr std::uintptr_t k_settled = 2;  // terminal; every waiter woken
   static constexpr int k_wait_spins = 2000;  // about 10-50 us of pause
-
-  void wake_all() noexcept {
-    // acq_rel: acquire the registered nodes' fields; release the terminal
-    // state to add_waiter() callers that find the list closed.
-    std::uintptr_t head = waiters_.exchange(k_closed, std::memory_order_acq_rel);
-    // The list is newest-first: reverse it so waiters (and done callbacks)
-    // run in the order they registered, as asyncio does.
-    waiter* ordered = nullptr;
-    for (auto* node = reinterpret_cast<waiter*>(head); node != nullptr;) {
-      waiter* next = node->next;
-      node->next = ordered;
-      ordered = node;
-      node = next;
-    }
-    while (ordered != nullptr) {
-      waiter* next = ordered->next;  // read before waking: the node may vanish
-      ordered->wake(ordered);
-      ordered = next;
-    }
-    // release: pairs with the acquire in settled(); the callbacks' effects
-    // are visible to a wait() that returns on it.
-    waiters_.store(k_settled, std::memory_order_release);
-  }
 
   // The state word (bits in state_word.hpp). Written by the worker (start,
   // finish) and by cancellers (CAS); read by everyone.
@@ -492,19 +366,12 @@ class task_state final : public cancel_target {
   std::atomic<std::uint32_t> refs_{0};
   // Cancel requests made while not done (asyncio's Task.cancelling()).
   std::atomic<std::uint32_t> cancelling_{0};
-  // Lock-free stack of waiters; k_closed once terminal, k_settled once all
-  // were woken. Pushed by waiters,
-  // closed by the task's finisher.
-  std::atomic<std::uintptr_t> waiters_{0};
-  // What the coroutine running on this root awaits: 0 (nothing) or a
-  // cancel_target*. Written only by the owner (arm, disarm); read by the
-  // one canceller that runs propagate_cancel().
-  std::atomic<std::uintptr_t> cancel_slot_{0};
-  // Set by that canceller once it is done with the slot's target; read by
-  // the owner's disarm after it saw the request in the word.
-  std::atomic<bool> cancel_propagated_{false};
-  // Written by the owner when it arms and disarms; read by dump().
-  std::atomic<wait_kind> waiting_on_{wait_kind::nothing};
+  // What waits for the end: registered by anyone, closed and woken by the
+  // thread that publishes the terminal state (waiter_list.hpp).
+  waiter_list waiters_;
+  // What the coroutine running on this root awaits, for cancellers to reach
+  // (armed by the owner, passed on by the canceller: cancel_slot.hpp).
+  cancel_slot cancel_slot_;
   // 0 until id() is first called.
   std::atomic<std::uint64_t> id_{0};
 };
