@@ -103,9 +103,9 @@ class promise_base {
       }
       // A spawned task: publish, then drop the run reference. That may
       // destroy this frame (and this awaiter): touch nothing after it.
-      p.state_.finish();
+      const std::coroutine_handle<> awaiter = p.state_.finish();
       p.state_.release();
-      return std::noop_coroutine();
+      return awaiter ? transfer_to(awaiter) : std::noop_coroutine();
     }
     void await_resume() const noexcept {}
   };

@@ -192,15 +192,18 @@ class task_state final : public cancel_target {
 
   /// The body has ended (the body_end and the result are written).
   /// Publishes the terminal state, wakes the waiters, then accounts the task
-  /// with its scheduler (the last touch of the scheduler).
-  void finish() noexcept {
+  /// with its scheduler (the last touch of the scheduler). Returns the
+  /// awaiting coroutine to continue with on this worker, if the last waiter
+  /// is one (waiter_list::close_and_wake), else null.
+  [[nodiscard]] std::coroutine_handle<> finish() noexcept {
     const std::uint64_t outcome = end_->outcome;
     // release: pairs with the acquire in load(); publishes the result.
     // An RMW (not a store) because a concurrent cancel may set its bits.
     word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
     sched_->account_terminal(*this, outcome);
-    waiters_.close_and_wake();
+    const std::coroutine_handle<> next = waiters_.close_and_wake(sched_);
     sched_->on_task_terminal(*this, outcome);
+    return next;
   }
 
   /// Records a cancellation request (the first one's reason wins). Returns
@@ -242,7 +245,7 @@ class task_state final : public cancel_target {
         cancelling_.fetch_add(1, std::memory_order_relaxed);
         if (ends_now) {
           sched_->account_terminal(*this, k_cancelled);
-          waiters_.close_and_wake();
+          waiters_.close_and_wake_all();
           sched_->on_task_terminal(*this, k_cancelled);
           return cancel_step::nothing;
         }

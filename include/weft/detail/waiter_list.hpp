@@ -87,8 +87,14 @@ class waiter_list {
   }
 
   /// The task is terminal (published before this): wakes every registered
-  /// node, oldest first, then marks the list settled.
-  void close_and_wake() noexcept {
+  /// node, oldest first, then marks the list settled. If the last node is a
+  /// coroutine of `sched` and this thread is one of its workers, that
+  /// coroutine is not scheduled but returned, for the caller to continue
+  /// with at once (it would be the next item this worker pops anyway): an
+  /// awaited task hands its worker straight to its awaiter.
+  [[nodiscard]] std::coroutine_handle<> close_and_wake(const scheduler_base* sched) noexcept {
+    std::coroutine_handle<> direct;
+    const bool on_worker = worker_of(sched) != nullptr;
     // acq_rel: acquire the registered nodes' fields; release the terminal
     // state to add() callers that find the list closed.
     std::uintptr_t head = word_.exchange(k_closed, std::memory_order_acq_rel);
@@ -102,12 +108,25 @@ class waiter_list {
     }
     while (ordered != nullptr) {
       waiter* next = ordered->next;  // read before waking: the node may vanish
+      if (next == nullptr && on_worker && ordered->wake == &coroutine_waiter::wake_coroutine &&
+          static_cast<coroutine_waiter*>(ordered)->sched == sched) {
+        direct = static_cast<coroutine_waiter*>(ordered)->handle;
+        break;
+      }
       ordered->wake(ordered);
       ordered = next;
     }
     // release: pairs with the acquire in settled(); the wakes' effects
     // (done callbacks) are visible to a wait() that returns on it.
     word_.store(k_settled, std::memory_order_release);
+    return direct;
+  }
+
+  /// As above, waking every node (for a thread that cannot continue with a
+  /// coroutine: a canceller ending a task that never started).
+  void close_and_wake_all() noexcept {
+    const std::coroutine_handle<> direct = close_and_wake(nullptr);
+    static_cast<void>(direct);  // null: no worker belongs to no scheduler
   }
 
   /// A task that is terminal before anyone could register (refused at
