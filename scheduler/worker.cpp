@@ -54,12 +54,7 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
   w.traced_id = 0;
   if ((item & k_fresh_task) != 0) {
     auto* state = reinterpret_cast<task_state*>(item & ~k_fresh_task);
-    // A task still queued at shutdown never runs (unless it is cleanup
-    // under weft::uncancellable, which shutdown does not cancel).
-    if (stopping() && !state->shutdown_immune_) state->request_cancel(cancel_kind::shutdown, {});
-    if (state->try_start()) {
-      w.set_current(state);
-      if (trace_) w.traced_id = state->id();
+    if (state->start_dequeued(w)) {
       next = state->frame_;
     } else {  // cancelled before it started: the body never runs
       next = state->abandon_unstarted();

@@ -114,16 +114,7 @@ class join_base : public join_point, public cancel_target {
       }
       ++chain_next_;
       next.chained_ = true;
-      // As the worker loop does for a dequeued task: at shutdown a queued
-      // child never runs (unless shutdown does not cancel it).
-      if (root_->sched_->stopping() && !next.shutdown_immune_) {
-        next.request_cancel(cancel_kind::shutdown, {});
-      }
-      if (next.try_start()) {
-        w->set_current(&next);
-        if (w->tracing) w->traced_id = next.id();
-        return next.frame_;
-      }
+      if (next.start_dequeued(*w)) return next.frame_;
       next.end_->outcome = k_cancelled;  // ends unrun
       record_end(next);
       ++chain_ended_;

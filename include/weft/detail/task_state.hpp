@@ -164,6 +164,19 @@ class task_state final : public cancel_target {
     return (word_.fetch_or(k_started, std::memory_order_acquire) & k_done) == 0;
   }
 
+  /// Worker `w` took this task off a deque (a worker loop's pop, steal or
+  /// injection batch, or a join's chain) to run its body for the first
+  /// time. A task still queued at shutdown never runs (unless it is
+  /// cleanup that shutdown does not cancel); otherwise as try_start(). On
+  /// true, `w` runs this task from now on (this_task::, the trace).
+  bool start_dequeued(worker_context& w) noexcept {
+    if (sched_->stopping() && !shutdown_immune_) request_cancel(cancel_kind::shutdown, {});
+    if (!try_start()) return false;
+    w.set_current(this);
+    if (w.tracing) w.traced_id = id();
+    return true;
+  }
+
   /// A combinator child has ended (its body_end is written): tells its
   /// join point. Returns the coroutine to continue with (the parent) or
   /// null; after a null return the parent may already own and destroy this
