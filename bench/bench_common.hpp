@@ -111,6 +111,19 @@ inline void report_peak_rss(benchmark::State& state) {
   state.counters["peak_rss_mib"] = benchmark::Counter(peak_rss_mib());
 }
 
+/// Sets the counters `<prefix>p50_us` and `<prefix>p99_us` from `samples`
+/// (seconds; sorted here). Nothing when there are none.
+inline void report_quantiles(benchmark::State& state, std::vector<double>& samples,
+                             const std::string& prefix = "") {
+  if (samples.empty()) return;
+  std::sort(samples.begin(), samples.end());
+  auto at = [&](double q) {
+    return samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))];
+  };
+  state.counters[prefix + "p50_us"] = at(0.50) * 1e6;
+  state.counters[prefix + "p99_us"] = at(0.99) * 1e6;
+}
+
 /// Forwards to the display reporter chosen by --benchmark_format and remembers
 /// whether any row called SkipWithError. Google Benchmark 1.7.1 prints the
 /// error ("ERROR OCCURRED" on the console, "error_occurred": true in JSON) but

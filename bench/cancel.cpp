@@ -171,13 +171,7 @@ void latency(benchmark::State& state, Make make) {
       break;
     }
   }
-  if (samples.empty()) return;
-  std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) {
-    return samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))];
-  };
-  state.counters["p50_us"] = at(0.50) * 1e6;
-  state.counters["p99_us"] = at(0.99) * 1e6;
+  weft_bench::report_quantiles(state, samples);
 }
 
 struct latency_setup {

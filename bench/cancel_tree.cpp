@@ -63,18 +63,6 @@ double seconds_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-/// p50 and p99 of `samples` (seconds) as microsecond counters `prefix`_p50_us.
-void report_quantiles(benchmark::State& state, std::vector<double>& samples,
-                      const std::string& prefix) {
-  if (samples.empty()) return;
-  std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) {
-    return samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))];
-  };
-  state.counters[prefix + "_p50_us"] = at(0.50) * 1e6;
-  state.counters[prefix + "_p99_us"] = at(0.99) * 1e6;
-}
-
 /// Runs `make()` to completion each iteration; checks `check(value)`.
 template <class Make, class Check>
 void run_full(benchmark::State& state, Make make, Check check) {
@@ -127,7 +115,7 @@ void run_cancelled(benchmark::State& state, Make make, Check check) {
     }
     latencies.push_back(seconds_between(cancel_at, end));
   }
-  report_quantiles(state, latencies, "cancel");
+  weft_bench::report_quantiles(state, latencies, "cancel_");
   state.counters["finished_first"] = static_cast<double>(finished_first);
 }
 
@@ -172,7 +160,7 @@ void when_any_race(benchmark::State& state) {
     const auto first = clock_type::time_point(clock_type::duration(clock.first_end_ns.load()));
     win_to_done.push_back(seconds_between(first, end));
   }
-  report_quantiles(state, win_to_done, "win");
+  weft_bench::report_quantiles(state, win_to_done, "win_");
 }
 
 void register_rows() {
