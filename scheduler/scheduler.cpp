@@ -25,8 +25,8 @@ namespace detail {
 
 scheduler_core::scheduler_core(const scheduler_options& options)
     : options_(options), search_rounds_(options.spin_rounds) {
-  // Before any worker starts: the light fences of the push and cancel
-  // paths rely on it (asymmetric_fence.hpp).
+  // Before any worker starts: the light fence of every push relies on it
+  // (asymmetric_fence.hpp).
   enable_asymmetric_fences();
   tracking_ = options.track_tasks;
   const std::size_t workers = *options.workers;

@@ -1,9 +1,9 @@
 #pragma once
-// Asymmetric fences for Dekker pairs whose one side runs all the time and
+// Asymmetric fences for a Dekker pair whose one side runs all the time and
 // whose other side is rare: a push (frequent) against a worker parking
-// (rare), a task arming what it waits on (every await) against a cancel
-// request (rare). Each side stores, fences, then loads what the other
-// stores; one of them must see the other.
+// (rare). Each side stores, fences, then loads what the other stores; one
+// of them must see the other. (The cancel slot's pair is not one of these:
+// see cancel_slot.hpp for why.)
 //
 // The frequent side calls light_fence(): a compiler barrier only. The rare
 // side calls heavy_fence(): Linux's membarrier(MEMBARRIER_CMD_PRIVATE_
@@ -13,8 +13,10 @@
 // lands on, the pair is ordered: before the light side's store, its load
 // sees the heavy side's store; after it, the store is visible to the heavy
 // side's loads. This is the pattern of folly's asymmetric_thread_fence_*
-// and of userspace RCU. About 0.4 us per heavy fence on the 2-vCPU VMs
-// weft is measured on.
+// and of userspace RCU. A heavy fence costs about 0.4 us on the 2-vCPU VMs
+// weft is measured on, but 10-15 us while another of the process's threads
+// spins on pause (that vCPU is slow to interrupt): fine before a futex
+// sleep, too slow for a path whose latency is measured.
 //
 // Where membarrier is not available (not Linux, a kernel before 4.14, or
 // WEFT_ASYMMETRIC_FENCES=0 in the environment), both sides are
