@@ -24,8 +24,8 @@
 //   WEFT_CHAOS=1   the schedulers inject random yields, sleeps, failed steals
 //   WEFT_STRESS_STALL_S  seconds a round may take before the watchdog
 //                  fails the run (default 60)
-// The last line is the summary: tasks, cancels, faults, rounds, seconds,
-// failures.
+// The last line is the summary: tasks (spawned and combinator children),
+// cancels (cancel() calls), faults, rounds, seconds, failures.
 
 #include <weft/weft.hpp>
 
@@ -131,7 +131,9 @@ struct record {
 };
 
 struct round_stats {
-  long tasks = 0, cancels = 0, faults = 0;
+  // Spawned tasks, and the tasks run as combinator children (when_all,
+  // when_any, timeout, uncancellable) or awaited inline by a program.
+  long tasks = 0, children = 0, inline_awaits = 0, cancels = 0, faults = 0;
   // How the tasks ended (to show the mix, not checked here).
   long succeeded = 0, failed = 0, cancelled = 0, never_ran = 0;
 };
@@ -231,8 +233,18 @@ class round_ctx {
     throw fault(who);
   }
 
+  // A task created to run as a combinator's child, or awaited inline.
+  void count_child(int n = 1) { children_.fetch_add(n, std::memory_order_relaxed); }
+  void count_inline() { inline_awaits_.fetch_add(1, std::memory_order_relaxed); }
+
   round_stats totals() const {
-    return {claimed(), cancels_.load(), faults_.load() + callback_throws_.load()};
+    round_stats t;
+    t.tasks = claimed();
+    t.children = children_.load();
+    t.inline_awaits = inline_awaits_.load();
+    t.cancels = cancels_.load();
+    t.faults = faults_.load() + callback_throws_.load();
+    return t;
   }
 
  private:
@@ -246,6 +258,7 @@ class round_ctx {
   std::atomic<int> throws_left_{0};
   std::atomic<long> callback_throws_{0}, callback_throws_inline_{0};
   std::atomic<long> cancels_{0}, faults_{0};
+  std::atomic<long> children_{0}, inline_awaits_{0};
   // Declared last: destroyed first, while the records it refers to live.
   std::unique_ptr<weft::scheduler> sched_;
 };
@@ -279,6 +292,7 @@ std::vector<weft::task<int>> programs(round_ctx& c, record& self, rng& g, int de
     values.push_back(g.below(1'000'000));
     tasks.push_back(program(c, self, g.next(), depth + 1, values.back()));
   }
+  c.count_child(n);
   return tasks;
 }
 
@@ -307,6 +321,7 @@ weft::task<void> step(round_ctx& c, record& self, rng& g, int depth) {
       break;
     case op_inline: {
       int v = g.below(1'000'000);
+      c.count_inline();
       check_value(c, self, "an inline child", co_await program(c, self, g.next(), depth + 1, v), v);
       break;
     }
@@ -336,6 +351,7 @@ weft::task<void> step(round_ctx& c, record& self, rng& g, int depth) {
     }
     case op_when_all_tuple: {
       int a = g.below(1000), b = g.below(1000);
+      c.count_child(2);
       auto [x, y] = co_await weft::when_all(program(c, self, g.next(), depth + 1, a),
                                             program(c, self, g.next(), depth + 1, b));
       check_value(c, self, "when_all(a, b).first", x, a);
@@ -371,6 +387,7 @@ weft::task<void> step(round_ctx& c, record& self, rng& g, int depth) {
     }
     case op_timeout: {
       int v = g.below(1'000'000);
+      c.count_child();
       try {
         check_value(c, self, "a timeout's child",
                     co_await weft::timeout(std::chrono::microseconds(g.below(600) - 50),
@@ -390,6 +407,7 @@ weft::task<void> step(round_ctx& c, record& self, rng& g, int depth) {
     }
     case op_uncancellable: {
       int v = g.below(1'000'000);
+      c.count_child();
       if (g.percent(30)) {
         try {
           check_value(c, self, "an uncancellable child with grace",
@@ -788,6 +806,8 @@ TEST(Torture, EveryTaskEndsAsItsBodyDidEveryCallbackRunsOnceAndEveryFrameIsFreed
                 " frame objects destroyed twice (seed " + std::to_string(seed) + ")");
       }
       total.tasks += r.tasks;
+      total.children += r.children;
+      total.inline_awaits += r.inline_awaits;
       total.cancels += r.cancels;
       total.faults += r.faults;
       total.succeeded += r.succeeded;
@@ -800,8 +820,11 @@ TEST(Torture, EveryTaskEndsAsItsBodyDidEveryCallbackRunsOnceAndEveryFrameIsFreed
   EXPECT_GT(rounds, 0);
   std::printf("torture: outcomes: %ld succeeded, %ld failed, %ld cancelled (%ld before they ran)\n",
               total.succeeded, total.failed, total.cancelled, total.never_ran);
+  std::printf("torture: tasks run %ld (spawned %ld, combinator children %ld), inline awaits %ld\n",
+              total.tasks + total.children, total.tasks, total.children, total.inline_awaits);
   std::printf("torture: tasks %ld, cancels %ld, faults %ld, rounds %ld, seconds %.1f, failures %ld\n",
-              total.tasks, total.cancels, total.faults, rounds, elapsed(), log.count());
+              total.tasks + total.children, total.cancels, total.faults, rounds, elapsed(),
+              log.count());
   std::fflush(stdout);
 }
 
