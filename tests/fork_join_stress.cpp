@@ -4,13 +4,15 @@
 //   the steal-counting join (detail/join.hpp): a chain of children run
 //     back to back touches no shared counter, detached children do; the
 //     parent must resume exactly once, after every child, with every result;
-//   the cancel slot's Dekker pair (detail/task_state.hpp): an owner
+//   the cancel slot's Dekker pair (detail/cancel_slot.hpp): an owner
 //     arming or disarming what it waits on against a canceller; a lost
 //     race leaves a task asleep for an hour (caught by a hang guard) or lets
 //     on_cancel() touch a freed target (caught by ASan);
 //   the wake-up of a parked worker after a push (detail/idle_state.hpp): a
 //     worker that pushes and then blocks in user code needs another worker
 //     to take the item; a lost wake-up hangs the round.
+// Whole random trees with failures and cancels racing them are the storm
+// of tests/fork_join_storm.cpp.
 //
 // Usage: fork_join_stress [gtest flags] [--seed S]
 //   --seed S            replay the trees' shapes and the cancel moments (the
@@ -31,9 +33,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -182,117 +182,6 @@ TEST(ForkJoinStress, StealCountingJoinResumesTheParentOnceWithEveryChildsResult)
   }
   std::printf("fork_join_stress: %ld rounds, %ld leaves checked\n", rounds, forks_checked);
   EXPECT_EQ(failures.count(), 0) << failures.report();
-}
-
-// ---- a storm: random trees with failures, subtree and root cancels
-
-// A random tree whose value is a function of `seed` alone even though it
-// races: a when_any node runs 2-3 copies of the same subtree (any winner
-// has the same value; the losers are cancelled mid-run), a when_all node
-// distinct subtrees; a leaf fails (throws leaf_failure) with probability
-// 1/96. Every frame holds a counted object, so a leaked or doubly
-// destroyed frame shows in the counts.
-struct leaf_failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-bool leaf_fails(std::uint64_t seed) { return (splitmix(seed ^ 0xFA11) % 96) == 0; }
-
-weft::task<std::uint64_t> storm_tree(std::uint64_t seed, int depth) {
-  weft_test::counted alive;
-  const std::uint64_t r = splitmix(seed);
-  if (depth == 0 || r % 5 == 0) {
-    spin(r % 200);
-    if ((r >> 8) % 4 == 0) co_await weft::yield();
-    if (leaf_fails(seed)) throw leaf_failure("leaf " + std::to_string(seed));
-    co_return leaf_value(seed);
-  }
-  const int fan_out = 2 + static_cast<int>((r >> 16) % 2);
-  std::vector<weft::task<std::uint64_t>> children;
-  if ((r >> 20) % 3 == 0) {
-    for (int i = 0; i < fan_out; ++i) children.push_back(storm_tree(seed * 7 + 1, depth - 1));
-    co_return (co_await weft::when_any(std::move(children))).second;
-  }
-  for (int i = 0; i < fan_out; ++i) {
-    children.push_back(storm_tree(seed * 7 + 2 + static_cast<std::uint64_t>(i), depth - 1));
-  }
-  std::uint64_t sum = 0;
-  for (std::uint64_t v : co_await weft::when_all(std::move(children))) sum += v;
-  co_return sum;
-}
-
-// The serial answer: the value, and whether some leaf fails (then the tree
-// fails: in a when_any every copy fails alike).
-std::uint64_t expected_storm(std::uint64_t seed, int depth, bool& fails) {
-  const std::uint64_t r = splitmix(seed);
-  if (depth == 0 || r % 5 == 0) {
-    if (leaf_fails(seed)) fails = true;
-    return leaf_value(seed);
-  }
-  const int fan_out = 2 + static_cast<int>((r >> 16) % 2);
-  if ((r >> 20) % 3 == 0) return expected_storm(seed * 7 + 1, depth - 1, fails);
-  std::uint64_t sum = 0;
-  for (int i = 0; i < fan_out; ++i) {
-    sum += expected_storm(seed * 7 + 2 + static_cast<std::uint64_t>(i), depth - 1, fails);
-  }
-  return sum;
-}
-
-TEST(ForkJoinStress, RandomTreesWithFailuresAndCancelsEndInTheOneOutcomeTheirShapeAllows) {
-  const std::uint64_t seed = seed_for_test(5);
-  const long rounds = scaled(6000);
-  failure_log failures;
-  weft_test::counted::reset();
-  long cancelled = 0, failed = 0, succeeded = 0;
-  {
-    weft::scheduler sched{2};
-    hang_guard guard(180s, "the fork-join storm (seed " + std::to_string(seed) + ")");
-    for (long round = 0; round < rounds; ++round) {
-      const std::uint64_t tree_seed = splitmix(seed + static_cast<std::uint64_t>(round));
-      const int depth = 4 + static_cast<int>(tree_seed % 5);
-      bool fails = false;
-      const std::uint64_t want = expected_storm(tree_seed, depth, fails);
-      // Two roots of the same tree; a plain thread cancels one of them (or
-      // neither) at a random moment.
-      auto a = sched.spawn(storm_tree(tree_seed, depth));
-      auto b = sched.spawn(storm_tree(tree_seed, depth));
-      const std::uint64_t c = splitmix(tree_seed ^ 0xCA);
-      bool asked_a = false, asked_b = false;
-      if (c % 3 != 0) {
-        spin((c >> 8) % 20000);
-        if (c % 3 == 1) asked_a = a.cancel("storm"); else asked_b = b.cancel("storm");
-      }
-      a.wait();
-      b.wait();
-      for (auto [h, asked] : {std::pair{&a, asked_a}, std::pair{&b, asked_b}}) {
-        const std::string where = "round " + std::to_string(round) + " (tree seed " +
-                                  std::to_string(tree_seed) + ")";
-        if (h->cancelled()) {
-          ++cancelled;
-          if (!asked) failures.add(where + ": cancelled without a cancel request");
-          continue;
-        }
-        try {
-          const std::uint64_t got = h->result();
-          ++succeeded;
-          if (fails) failures.add(where + ": succeeded though a leaf fails");
-          if (got != want) failures.add(where + ": wrong value");
-        } catch (const leaf_failure&) {
-          ++failed;
-          if (!fails) failures.add(where + ": failed though no leaf fails");
-        } catch (const std::exception& e) {
-          failures.add(where + ": unexpected exception " + e.what());
-        }
-      }
-    }
-  }
-  std::printf("fork_join_stress: storm of %ld rounds: %ld succeeded, %ld failed, %ld cancelled\n",
-              rounds, succeeded, failed, cancelled);
-  EXPECT_EQ(weft_test::counted::live.load(), 0) << "frames not destroyed";
-  EXPECT_EQ(weft_test::counted::double_destroyed.load(), 0);
-  EXPECT_EQ(failures.count(), 0) << failures.report();
-  EXPECT_GT(cancelled, 0);
-  EXPECT_GT(failed, 0);
 }
 
 // ---- the cancel slot
