@@ -132,8 +132,8 @@ class join_base : public join_point, public cancel_target {
   }
 
   /// The parent was cancelled while waiting: so is every child.
-  void on_cancel(const cancel_reason& reason) noexcept override {
-    cancel_children(cancel_kind::parent_cancelled, reason.message, nullptr);
+  void on_cancel(const cancel_reason&) noexcept override {
+    cancel_children(passed_on_record(), nullptr);
   }
 
   /// After resuming: stop receiving cancels (waits out a running on_cancel).
@@ -169,17 +169,16 @@ class join_base : public join_point, public cancel_target {
     // the parent by the join's count (or the chain) like the results.
     if (!decided_.exchange(true, std::memory_order_acq_rel)) {
       decided_index_ = child.join_index_;
-      const std::uint64_t parent_word = root_->load();
       if (outcome == k_failed) {
-        cancel_children(cancel_kind::sibling_failed, failure_message(child), &child);
-      } else if ((parent_word & k_cancel_requested) != 0) {
+        cancel_children(make_record(cancel_kind::sibling_failed, failure_message(child)), &child);
+      } else if ((root_->load() & k_cancel_requested) != 0) {
         // The child ended because the parent is being cancelled: the
         // siblings get the parent's reason, not "finished first".
-        cancel_children(cancel_kind::parent_cancelled,
-                        task_state::reason_in(parent_word).message, &child);
+        cancel_children(passed_on_record(), &child);
       } else {
-        cancel_children(cancel_kind::parent_cancelled,
-                        "when_any: child " + std::to_string(child.join_index_) + " finished first",
+        cancel_children(make_record(cancel_kind::parent_cancelled,
+                                    "when_any: child " + std::to_string(child.join_index_) +
+                                        " finished first"),
                         &child);
       }
     }
@@ -241,12 +240,24 @@ class join_base : public join_point, public cancel_target {
     }
   }
 
-  void cancel_children(cancel_kind kind, const std::string& message,
-                       const task_state* except) noexcept {
+  /// The record for children cancelled because the parent is (its
+  /// cancellation is requested): the parent's own record if it is a
+  /// parent_cancelled one already, so a whole cancelled subtree shares the
+  /// record of its top. Holds one reference.
+  const cancel_record* passed_on_record() const {
+    const cancel_record* parent = task_state::record_in(root_->load());
+    if (parent->reason.kind == cancel_kind::parent_cancelled) return share_record(parent);
+    return make_record(cancel_kind::parent_cancelled, parent->reason.message);
+  }
+
+  /// Cancels every child but `except` with `record` (one reference, taken
+  /// over here; each child's request takes one more).
+  void cancel_children(const cancel_record* record, const task_state* except) noexcept {
     for (std::uint32_t i = 0; i < count_; ++i) {
       task_state& st = children_[i]->state_;
-      if (&st != except) st.request_cancel(kind, message);
+      if (&st != except) st.request_cancel(share_record(record));
     }
+    free_record(record);
   }
 
   std::coroutine_handle<> parent_;

@@ -12,6 +12,7 @@
 //   k_record_mask      the cancel_record of the first request (64-aligned
 //                      pointer); non-zero exactly when k_cancel_requested
 
+#include <atomic>
 #include <cstdint>
 
 #include <weft/cancel_reason.hpp>
@@ -31,9 +32,15 @@ inline constexpr std::uint64_t k_record_mask = ~(k_record_align - 1);
 
 /// An immutable cancel reason, pointed to by the state word. Requests with
 /// an empty message use one of the static records (no allocation); others
-/// are allocated by the requester and freed with the task's frame.
+/// are allocated by the requester and shared: a join passes one record to
+/// all of its children, and a subtree cancelled because its parent was
+/// shares the parent's parent_cancelled record all the way down, so a
+/// cancelled tree allocates one record, not one per task. Each state word
+/// that points to a record holds one reference; the last frame to go
+/// frees it.
 struct alignas(k_record_align) cancel_record {
   cancel_reason reason;
+  mutable std::atomic<std::uint32_t> refs{1};
 };
 
 inline const cancel_record* static_record(cancel_kind kind) noexcept {
@@ -52,14 +59,26 @@ inline bool is_static_record(const cancel_record* r) noexcept {
   return false;
 }
 
-/// A record for `reason`: static when the message is empty.
+/// A record for `reason` holding one reference: static when the message is
+/// empty.
 inline const cancel_record* make_record(cancel_kind kind, std::string_view message) {
   if (message.empty()) return static_record(kind);
   return new cancel_record{{kind, std::string(message)}};
 }
 
+/// One more reference to `r` (for another state word); returns `r`.
+inline const cancel_record* share_record(const cancel_record* r) noexcept {
+  // relaxed: the caller holds a reference, so the count cannot reach 0
+  // meanwhile; the record is immutable.
+  if (!is_static_record(r)) r->refs.fetch_add(1, std::memory_order_relaxed);
+  return r;
+}
+
+/// Drops one reference to `r` (null is allowed).
 inline void free_record(const cancel_record* r) noexcept {
-  if (r != nullptr && !is_static_record(r)) delete r;
+  if (r == nullptr || is_static_record(r)) return;
+  // acq_rel: the last owner deletes it after every other owner is done.
+  if (r->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete r;
 }
 
 inline const cancel_record* record_of(std::uint64_t word) noexcept {

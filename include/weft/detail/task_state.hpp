@@ -224,10 +224,28 @@ class task_state final : public cancel_target {
   /// terminal (cancelled) here and never runs; a running one is woken from
   /// what it awaits, if anything.
   bool request_cancel(cancel_kind kind, std::string_view message) {
-    const cancel_step step = record_cancel(kind, message);
+    // A request that cannot be the first (the flags are sticky) allocates
+    // nothing.
+    const std::uint64_t w = load();
+    if ((w & k_done) != 0) return false;
+    if ((w & k_cancel_requested) != 0) {
+      cancelling_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    return request_cancel(make_record(kind, message));
+  }
+
+  /// As above with a record made by the caller; takes over one reference
+  /// to it (dropped if the request is not the first).
+  bool request_cancel(const cancel_record* record) {
+    const cancel_step step = record_cancel(record);
     if (step == cancel_step::propagate) propagate_cancel();
     return step != cancel_step::already_done;
   }
+
+  /// The record of the first cancel request (requested must be set in
+  /// `word`), to share with requests passed on from it.
+  static const cancel_record* record_in(std::uint64_t word) noexcept { return record_of(word); }
 
  private:
   enum class cancel_step : std::uint8_t {
@@ -237,14 +255,14 @@ class task_state final : public cancel_target {
     propagate,     // the first request: pass it on to what the task awaits
   };
 
-  cancel_step record_cancel(cancel_kind kind, std::string_view message) {
+  cancel_step record_cancel(const cancel_record* record) {
     std::uint64_t w = word_.load(std::memory_order_acquire);
-    if ((w & k_done) != 0) return cancel_step::already_done;
-    if ((w & k_cancel_requested) != 0) {
+    if ((w & (k_done | k_cancel_requested)) != 0) {
+      free_record(record);
+      if ((w & k_done) != 0) return cancel_step::already_done;
       cancelling_.fetch_add(1, std::memory_order_relaxed);
       return cancel_step::nothing;
     }
-    const cancel_record* record = make_record(kind, message);
     for (;;) {
       std::uint64_t next = w | k_cancel_requested | record_bits(record);
       const bool ends_now = (w & k_started) == 0 && unstarted_ == unstarted_cancel::terminal;
