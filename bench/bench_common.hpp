@@ -10,6 +10,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -123,6 +125,38 @@ inline void report_quantiles(benchmark::State& state, std::vector<double>& sampl
   state.counters[prefix + "p50_us"] = at(0.50) * 1e6;
   state.counters[prefix + "p99_us"] = at(0.99) * 1e6;
 }
+
+/// The moment a weft task became terminal, stamped by a done callback on the
+/// thread that ended it. Observing it costs the workers nothing: when()
+/// sleeps in the kernel until the stamp is there, where handle.wait() would
+/// spin first and, on a machine with as many cores as workers, take a core
+/// from them while they finish the task.
+class done_stamp {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  template <class Handle>
+  explicit done_stamp(const Handle& handle) {
+    handle.add_done_callback([this](const auto&) {
+      at_.store(clock::now().time_since_epoch().count(), std::memory_order_release);
+      at_.notify_one();
+    });
+  }
+  done_stamp(const done_stamp&) = delete;
+  done_stamp& operator=(const done_stamp&) = delete;
+
+  /// Sleeps until the task is done; then waits for the callback to return
+  /// (so this may be destroyed) and returns the stamp.
+  template <class Handle>
+  clock::time_point when(const Handle& handle) {
+    at_.wait(0, std::memory_order_acquire);
+    handle.wait();  // returns once the callbacks registered before it ran
+    return clock::time_point(clock::duration(at_.load(std::memory_order_acquire)));
+  }
+
+ private:
+  std::atomic<clock::rep> at_{0};
+};
 
 /// Forwards to the display reporter chosen by --benchmark_format and remembers
 /// whether any row called SkipWithError. Google Benchmark 1.7.1 prints the

@@ -13,9 +13,11 @@
 //   The two rows therefore do different amounts of work per task: the ratio
 //   says what a weft cancellation costs against TBB skipping queued work.
 //
-// cancel_latency: cancel() to done(), observed by the cancelling thread
-// spinning on done(); the counters p50_us and p99_us are over all samples
-// (the reported time is their mean).
+// cancel_latency: from just before cancel() to the task's terminal state,
+// stamped by a done callback on the thread that ended it (the cancelling
+// thread sleeps in the kernel meanwhile: spinning, it would take a core
+// from the workers at 2 workers on 2 cores); the counters p50_us and p99_us
+// are over all samples (the reported time is their mean).
 //   weft_yield_loop    cancel a task that loops on yield
 //   weft_await_handle  cancel a task blocked in `co_await handle` on a task
 //                      that loops on yield: the request is passed on, the
@@ -146,7 +148,7 @@ void storm_tbb(benchmark::State& state) {
 #endif
 
 /// Spawns a target with `make`, waits until `started` reaches `ready`,
-/// then times cancel() to done() on the handle `make` returns.
+/// then times cancel() to done on the handle `make` returns.
 template <class Make>
 void latency(benchmark::State& state, Make make) {
   weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
@@ -159,10 +161,10 @@ void latency(benchmark::State& state, Make make) {
       state.SkipWithError("cancel_latency: the task did not start within 60 s");
       break;
     }
+    weft_bench::done_stamp done(victim);
     const auto start = clock_type::now();
     victim.cancel();
-    while (!victim.done()) std::this_thread::yield();
-    const double elapsed = seconds_since(start);
+    const double elapsed = std::chrono::duration<double>(done.when(victim) - start).count();
     state.SetIterationTime(elapsed);
     samples.push_back(elapsed);
     also_cancelled.wait();
