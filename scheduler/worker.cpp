@@ -84,11 +84,15 @@ work_item scheduler_core::find_work(worker_context& w) {
   if (work_item item = take_injected(w)) return item;
   if (!w.yielded.empty()) {
     // Oldest yielder ends up at the bottom, so it is popped first; the rest
-    // are stealable meanwhile.
+    // are stealable meanwhile. A lone yielder is run by this worker right
+    // away: nothing is left for another, so nobody is woken (a task that
+    // yields in a loop would otherwise wake a parked worker on every pass,
+    // which finds nothing and parks again).
+    const bool others_left = w.yielded.size() > 1;
     std::for_each(w.yielded.rbegin(), w.yielded.rend(),
                   [&](std::coroutine_handle<> h) { w.deque.push(as_work(h)); });
     w.yielded.clear();
-    if (workers_.size() > 1) idle_.notify_work_available();
+    if (others_left && workers_.size() > 1) idle_.notify_work_available();
     return w.deque.pop();
   }
   return steal(w);
