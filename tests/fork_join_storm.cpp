@@ -9,8 +9,10 @@
 //     cancelled subtree by computing it serially, so a subtree cancel never
 //     cancels its root);
 //   - every spawned subtree is done (its parent awaited it, however the
-//     parent ended), in one terminal state, a cancelled one with a reason;
-//   - scheduler::stats() counts every spawned task once, in one outcome;
+//     parent ended), and a cancelled one carries the reason of a request
+//     that can reach it (its own cancel, or one passed on from above);
+//   - scheduler::stats() counts every spawned task once, in the outcome its
+//     handle reports;
 //   - every frame was destroyed exactly once (a counting object is a
 //     parameter of every tree coroutine, so frames that never ran count too).
 // A watchdog fails a round that does not end instead of hanging.
@@ -441,20 +443,44 @@ void check_root(storm_round& c, int i) {
   }
 }
 
-void check_subtrees(storm_round& c) {
+// How a done task ended, as its handle reports it.
+enum outcome : int { k_succeeded, k_failed, k_cancelled };
+template <class Handle>
+outcome outcome_of(const Handle& h) {
+  if (h.cancelled()) return k_cancelled;
+  return h.exception() != nullptr ? k_failed : k_succeeded;
+}
+
+// A cancelled subtree carries the reason of a request that can reach it:
+// a cancel() of it, or one passed on from above (a cancel() of the root or
+// of an enclosing subtree, a when_any decision, a sibling's failure, or an
+// expired timeout, whose reason has no message).
+bool reason_can_reach_a_subtree(const weft::cancel_reason& r) {
+  if (r.kind == weft::cancel_kind::user) return r.message == "storm: subtree";
+  if (r.kind != weft::cancel_kind::parent_cancelled) return false;
+  return r.message.empty() || r.message == "storm: root" || r.message == "storm: subtree" ||
+         r.message.rfind("when_any: child ", 0) == 0 ||
+         r.message.rfind("a sibling failed: ", 0) == 0;
+}
+
+// Checks every offered subtree and counts how they ended into `ends`.
+void check_subtrees(storm_round& c, long (&ends)[3]) {
   for (int i = 0; i < c.offered(); ++i) {
-    subtree_slot& s = c.slot(i);
-    if (!s.published.load(std::memory_order_acquire)) {
-      c.fail("subtree " + std::to_string(i) + " was offered but never published");
-      continue;
-    }
-    const weft::task_handle<std::uint64_t>& h = s.handle;
+    const weft::task_handle<std::uint64_t>& h = c.slot(i).handle;
+    const std::string who = "subtree " + std::to_string(i);
     if (!h.done()) {
-      c.fail("subtree " + std::to_string(i) + " is not done after its root");
+      c.fail(who + " is not done after its root");
       continue;
     }
-    if (h.cancelled() && !h.cancel_reason()) {
-      c.fail("subtree " + std::to_string(i) + " ended cancelled without a reason");
+    const outcome o = outcome_of(h);
+    ++ends[o];
+    if (o != k_cancelled) continue;
+    const std::optional<weft::cancel_reason> reason = h.cancel_reason();
+    if (!reason) {
+      c.fail(who + " ended cancelled without a reason");
+    } else if (!reason_can_reach_a_subtree(*reason)) {
+      c.fail(who + " ended cancelled with a reason nothing in the storm gives: " +
+             std::string(weft::to_string(reason->kind)) + " \"" + reason->message + "\"");
     }
   }
 }
@@ -489,33 +515,37 @@ void run_round(long round, std::uint64_t round_seed, failure_log& log, totals& s
     for (auto& t : cancellers) t.join();
     helpers[0].wait();
     for (int i = 0; i < k_roots; ++i) check_root(c, i);
-    check_subtrees(c);
+    long ends[3] = {0, 0, 0};
+    check_subtrees(c, ends);
+    for (int i = 0; i < k_roots; ++i) ++ends[outcome_of(c.root(i).handle)];
     for (auto& h : helpers) {
-      if (!h.done() || h.cancelled() || h.exception() != nullptr) c.fail("a helper task did not succeed");
+      if (!h.done() || outcome_of(h) != k_succeeded) c.fail("a helper task did not succeed");
+      ++ends[k_succeeded];
     }
-    // The accounting of a task may trail its terminal state by a few
-    // instructions: wait until it settles.
+    // A task is accounted before its waiters are woken, and each task here
+    // ended before a wait() above returned (a subtree before its parent).
+    const weft::scheduler_stats st = sched.stats();
+    auto expect = [&](const char* what, std::uint64_t got, std::uint64_t want) {
+      if (got != want) {
+        c.fail(std::string("stats().") + what + " is " + std::to_string(got) + ", expected " +
+               std::to_string(want));
+      }
+    };
     const std::uint64_t spawned =
         static_cast<std::uint64_t>(k_roots + c.spawned()) + helpers.size();
-    auto settled = [&] {
-      weft::scheduler_stats st = sched.stats();
-      return st.succeeded + st.failed + st.cancelled == st.spawned;
-    };
-    while (!settled()) std::this_thread::yield();
-    const weft::scheduler_stats st = sched.stats();
-    if (st.spawned != spawned) {
-      c.fail("stats().spawned is " + std::to_string(st.spawned) + ", expected " +
-             std::to_string(spawned));
+    expect("spawned", st.spawned, spawned);
+    expect("succeeded + failed + cancelled", st.succeeded + st.failed + st.cancelled, spawned);
+    if (c.spawned() == c.offered()) {  // every task has a handle here: each outcome is known
+      expect("succeeded", st.succeeded, static_cast<std::uint64_t>(ends[k_succeeded]));
+      expect("failed", st.failed, static_cast<std::uint64_t>(ends[k_failed]));
+      expect("cancelled", st.cancelled, static_cast<std::uint64_t>(ends[k_cancelled]));
     }
   }
   for (int i = 0; i < k_roots; ++i) {
-    const weft::task_handle<std::uint64_t>& h = c.root(i).handle;
-    if (h.cancelled()) {
-      ++sum.cancelled;
-    } else if (h.exception() != nullptr) {
-      ++sum.failed;
-    } else {
-      ++sum.succeeded;
+    switch (outcome_of(c.root(i).handle)) {
+      case k_succeeded: ++sum.succeeded; break;
+      case k_failed: ++sum.failed; break;
+      case k_cancelled: ++sum.cancelled; break;
     }
   }
   sum.cancels += c.cancels();

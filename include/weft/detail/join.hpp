@@ -133,7 +133,7 @@ class join_base : public join_point, public cancel_target {
 
   /// The parent was cancelled while waiting: so is every child.
   void on_cancel(const cancel_reason&) noexcept override {
-    cancel_children(passed_on_record(), nullptr);
+    cancel_children([this] { return passed_on_record(); }, nullptr);
   }
 
   /// After resuming: stop receiving cancels (waits out a running on_cancel).
@@ -170,16 +170,21 @@ class join_base : public join_point, public cancel_target {
     if (!decided_.exchange(true, std::memory_order_acq_rel)) {
       decided_index_ = child.join_index_;
       if (outcome == k_failed) {
-        cancel_children(make_record(cancel_kind::sibling_failed, failure_message(child)), &child);
+        cancel_children(
+            [&] { return make_record(cancel_kind::sibling_failed, failure_message(child)); },
+            &child);
       } else if ((root_->load() & k_cancel_requested) != 0) {
         // The child ended because the parent is being cancelled: the
         // siblings get the parent's reason, not "finished first".
-        cancel_children(passed_on_record(), &child);
+        cancel_children([this] { return passed_on_record(); }, &child);
       } else {
-        cancel_children(make_record(cancel_kind::parent_cancelled,
-                                    "when_any: child " + std::to_string(child.join_index_) +
-                                        " finished first"),
-                        &child);
+        cancel_children(
+            [&] {
+              return make_record(cancel_kind::parent_cancelled,
+                                 "when_any: child " + std::to_string(child.join_index_) +
+                                     " finished first");
+            },
+            &child);
       }
     }
   }
@@ -242,20 +247,33 @@ class join_base : public join_point, public cancel_target {
 
   /// The record for children cancelled because the parent is (its
   /// cancellation is requested): the parent's own record if it is a
-  /// parent_cancelled one already, so a whole cancelled subtree shares the
-  /// record of its top. Holds one reference.
+  /// parent_cancelled one already, so every join below the top of a
+  /// cancelled subtree shares the record its top's join made. Holds one
+  /// reference. (The parent's word holds the one it is shared from: the
+  /// parent's frame outlives this join, and the word never lets go of it.)
   const cancel_record* passed_on_record() const {
     const cancel_record* parent = task_state::record_in(root_->load());
     if (parent->reason.kind == cancel_kind::parent_cancelled) return share_record(parent);
     return make_record(cancel_kind::parent_cancelled, parent->reason.message);
   }
 
-  /// Cancels every child but `except` with `record` (one reference, taken
-  /// over here; each child's request takes one more).
-  void cancel_children(const cancel_record* record, const task_state* except) noexcept {
+  /// Cancels every child but `except` with the record `make()` returns
+  /// (holding one reference, dropped here), made at the first child that
+  /// can still take it, so nothing is allocated when none can (all done or
+  /// asked already, or `except` is the only child); each child's request
+  /// takes a reference of its own.
+  template <class Make>
+  void cancel_children(Make make, const task_state* except) noexcept {
+    const cancel_record* record = nullptr;
     for (std::uint32_t i = 0; i < count_; ++i) {
       task_state& st = children_[i]->state_;
-      if (&st != except) st.request_cancel(share_record(record));
+      if (&st == except) continue;
+      if ((st.load() & (k_done | k_cancel_requested)) != 0) {
+        st.request_cancel(cancel_kind::parent_cancelled, {});  // not the first: counted only
+        continue;
+      }
+      if (record == nullptr) record = make();
+      st.request_cancel(share_record(record));
     }
     free_record(record);
   }

@@ -33,11 +33,13 @@ inline constexpr std::uint64_t k_record_mask = ~(k_record_align - 1);
 /// An immutable cancel reason, pointed to by the state word. Requests with
 /// an empty message use one of the static records (no allocation); others
 /// are allocated by the requester and shared: a join passes one record to
-/// all of its children, and a subtree cancelled because its parent was
-/// shares the parent's parent_cancelled record all the way down, so a
-/// cancelled tree allocates one record, not one per task. Each state word
-/// that points to a record holds one reference; the last frame to go
-/// frees it.
+/// all of its children, and the joins below a child cancelled because its
+/// parent was pass that same parent_cancelled record on, so cancelling a
+/// when_all / when_any tree allocates two records (the request's and the
+/// one its descendants share), not one per task. (A spawned task awaited
+/// by handle, a when_any decision and a sibling failure make their own.)
+/// Each state word that points to a record holds one reference; the last
+/// frame to go frees it.
 struct alignas(k_record_align) cancel_record {
   cancel_reason reason;
   mutable std::atomic<std::uint32_t> refs{1};
@@ -68,8 +70,9 @@ inline const cancel_record* make_record(cancel_kind kind, std::string_view messa
 
 /// One more reference to `r` (for another state word); returns `r`.
 inline const cancel_record* share_record(const cancel_record* r) noexcept {
-  // relaxed: the caller holds a reference, so the count cannot reach 0
-  // meanwhile; the record is immutable.
+  // relaxed: a reference the caller holds or borrows (from a state word
+  // that outlives this call) keeps the count above 0 meanwhile; the record
+  // is immutable.
   if (!is_static_record(r)) r->refs.fetch_add(1, std::memory_order_relaxed);
   return r;
 }
