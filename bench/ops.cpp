@@ -10,8 +10,9 @@
 //   spawn_await         spawn such a task and co_await its handle
 //   cancellation_check  this_task::cancellation_requested() (one test)
 //   cancel_running_tree cancel a task awaiting a when_all of 64 children
-//                       that each loop on yield, and wait for it: the time of
-//                       cancel() to done() per child
+//                       that each loop on yield: the time from cancel() to
+//                       its done callback's stamp (weft_bench::done_stamp),
+//                       per child
 
 #include <weft/weft.hpp>
 
@@ -101,10 +102,10 @@ void cancel_running_tree(benchmark::State& state) {
     std::atomic<int> started{0};
     auto h = sched.spawn(await_children(started, k_children));
     while (started.load(std::memory_order_acquire) < k_children) std::this_thread::yield();
+    weft_bench::done_stamp done(h);
     const auto begin = clock_type::now();
     h.cancel();
-    while (!h.done()) std::this_thread::yield();
-    const auto end = clock_type::now();
+    const auto end = done.when(h);
     state.SetIterationTime(std::chrono::duration<double>(end - begin).count());
     total_ns += std::chrono::duration<double, std::nano>(end - begin).count();
     if (!h.cancelled()) {
