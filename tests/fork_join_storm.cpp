@@ -54,9 +54,7 @@ using weft_test::failure_log;
 using weft_test::hang_guard;
 using weft_test::splitmix;
 
-std::optional<std::uint64_t> g_seed_flag;
-std::optional<double> g_seconds_flag;
-std::optional<long> g_rounds_flag;
+weft_test::soak_flags g_flags;  // from the command line
 
 constexpr long k_default_rounds = 400;
 constexpr double k_default_seconds = 4.0;
@@ -557,11 +555,11 @@ void run_round(long round, std::uint64_t round_seed, failure_log& log, totals& s
 
 TEST(ForkJoinStorm, EveryRootEndsAsItsShapeAllowsEverySubtreeEndsAndEveryFrameIsFreed) {
   const std::uint64_t seed =
-      g_seed_flag ? *g_seed_flag
+      g_flags.seed ? *g_flags.seed
                   : static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  const bool soak = g_seconds_flag.has_value();
-  const double seconds = soak ? *g_seconds_flag : k_default_seconds;
-  const long max_rounds = g_rounds_flag ? *g_rounds_flag : (soak ? -1 : k_default_rounds);
+  const bool soak = g_flags.seconds.has_value();
+  const double seconds = soak ? *g_flags.seconds : k_default_seconds;
+  const long max_rounds = g_flags.rounds ? *g_flags.rounds : (soak ? -1 : k_default_rounds);
   std::printf("fork_join_storm: seed %llu (replay: --seed %llu)\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(seed));
   std::fflush(stdout);
@@ -575,7 +573,7 @@ TEST(ForkJoinStorm, EveryRootEndsAsItsShapeAllowsEverySubtreeEndsAndEveryFrameIs
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   for (long round = 0;; ++round) {
     if (max_rounds >= 0 && round >= max_rounds) break;
-    if (!g_rounds_flag && round > 0 && elapsed() >= seconds) break;
+    if (!g_flags.rounds && round > 0 && elapsed() >= seconds) break;
     if (log.count() != 0) break;
     {
       hang_guard guard(std::chrono::seconds(static_cast<long>(weft_test::env_double("WEFT_STRESS_STALL_S", 120))),
@@ -604,25 +602,6 @@ TEST(ForkJoinStorm, EveryRootEndsAsItsShapeAllowsEverySubtreeEndsAndEveryFrameIs
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);  // removes the gtest flags
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value_of = [&](const char* name) -> std::optional<std::string> {
-      std::string flag = std::string("--") + name;
-      if (arg == flag && i + 1 < argc) return std::string(argv[++i]);
-      if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
-      return std::nullopt;
-    };
-    if (auto v = value_of("seed")) {
-      g_seed_flag = std::stoull(*v);
-    } else if (auto s = value_of("seconds")) {
-      g_seconds_flag = std::stod(*s);
-    } else if (auto n = value_of("rounds")) {
-      g_rounds_flag = std::stol(*n);
-    } else {
-      std::fprintf(stderr, "fork_join_storm: unknown argument %s (use --seed S, --seconds N, --rounds N)\n",
-                   arg.c_str());
-      return 2;
-    }
-  }
+  if (!weft_test::parse_soak_flags(argc, argv, "fork_join_storm", g_flags)) return 2;
   return RUN_ALL_TESTS();
 }

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <latch>
 #include <string>
@@ -174,6 +175,40 @@ inline std::uint64_t splitmix(std::uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
+}
+
+/// The flags of a soak program (tests/torture.cpp, tests/fork_join_storm.cpp):
+/// `--seed S`, `--seconds N`, `--rounds N`, each also as `--flag=V`.
+struct soak_flags {
+  std::optional<std::uint64_t> seed;
+  std::optional<double> seconds;
+  std::optional<long> rounds;
+};
+
+/// Parses what InitGoogleTest left of argv into `out`; on an unknown
+/// argument prints what `program` accepts and returns false.
+inline bool parse_soak_flags(int argc, char** argv, const char* program, soak_flags& out) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value_of = [&](const char* name) -> std::optional<std::string> {
+      const std::string flag = std::string("--") + name;
+      if (arg == flag && i + 1 < argc) return std::string(argv[++i]);
+      if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
+      return std::nullopt;
+    };
+    if (auto v = value_of("seed")) {
+      out.seed = std::stoull(*v);
+    } else if (auto s = value_of("seconds")) {
+      out.seconds = std::stod(*s);
+    } else if (auto n = value_of("rounds")) {
+      out.rounds = std::stol(*n);
+    } else {
+      std::fprintf(stderr, "%s: unknown argument %s (use --seed S, --seconds N, --rounds N)\n",
+                   program, arg.c_str());
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace weft_test

@@ -59,9 +59,7 @@ using namespace std::chrono_literals;
 
 // ---- options
 
-std::optional<std::uint64_t> g_seed_flag;
-std::optional<double> g_seconds_flag;
-std::optional<long> g_rounds_flag;
+weft_test::soak_flags g_flags;  // from the command line
 
 constexpr long k_default_rounds = 400;
 constexpr double k_default_seconds = 3.0;
@@ -737,11 +735,11 @@ class watchdog {
 }  // namespace
 
 TEST(Torture, EveryTaskEndsAsItsBodyDidEveryCallbackRunsOnceAndEveryFrameIsFreed) {
-  const std::uint64_t seed = g_seed_flag ? *g_seed_flag : std::random_device{}();
+  const std::uint64_t seed = g_flags.seed ? *g_flags.seed : std::random_device{}();
   round_ctx::g_seed = seed;
-  const bool soak = g_seconds_flag.has_value();
-  const double seconds = soak ? *g_seconds_flag : k_default_seconds;
-  const long max_rounds = g_rounds_flag ? *g_rounds_flag : (soak ? -1 : k_default_rounds);
+  const bool soak = g_flags.seconds.has_value();
+  const double seconds = soak ? *g_flags.seconds : k_default_seconds;
+  const long max_rounds = g_flags.rounds ? *g_flags.rounds : (soak ? -1 : k_default_rounds);
   const double stall = env_double("WEFT_STRESS_STALL_S", 60.0);
   const char* chaos = std::getenv("WEFT_CHAOS");
   std::printf("torture: seed %llu (replay: --seed %llu), %s, chaos %s\n",
@@ -766,8 +764,8 @@ TEST(Torture, EveryTaskEndsAsItsBodyDidEveryCallbackRunsOnceAndEveryFrameIsFreed
     for (;; ++rounds) {
       if (max_rounds >= 0 && rounds >= max_rounds) break;
       // Time ends a soak; a default run stops after its few seconds too,
-      // but g_rounds_flag makes the count exact.
-      if (!g_rounds_flag && rounds > 0 && elapsed() >= seconds) break;
+      // but g_flags.rounds makes the count exact.
+      if (!g_flags.rounds && rounds > 0 && elapsed() >= seconds) break;
       if (log.count() != 0) break;
       const std::uint64_t round_seed = splitmix(seed + static_cast<std::uint64_t>(rounds));
       rng g(round_seed);
@@ -832,25 +830,6 @@ TEST(Torture, EveryTaskEndsAsItsBodyDidEveryCallbackRunsOnceAndEveryFrameIsFreed
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);  // removes the gtest flags
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value_of = [&](const char* name) -> std::optional<std::string> {
-      std::string flag = std::string("--") + name;
-      if (arg == flag && i + 1 < argc) return std::string(argv[++i]);
-      if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
-      return std::nullopt;
-    };
-    if (auto v = value_of("seed")) {
-      g_seed_flag = std::stoull(*v);
-    } else if (auto s = value_of("seconds")) {
-      g_seconds_flag = std::stod(*s);
-    } else if (auto n = value_of("rounds")) {
-      g_rounds_flag = std::stol(*n);
-    } else {
-      std::fprintf(stderr, "torture: unknown argument %s (use --seed S, --seconds N, --rounds N)\n",
-                   arg.c_str());
-      return 2;
-    }
-  }
+  if (!weft_test::parse_soak_flags(argc, argv, "torture", g_flags)) return 2;
   return RUN_ALL_TESTS();
 }
