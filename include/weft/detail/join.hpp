@@ -259,21 +259,19 @@ class join_base : public join_point, public cancel_target {
 
   /// Cancels every child but `except` with the record `make()` returns
   /// (holding one reference, dropped here), made at the first child that
-  /// can still take it, so nothing is allocated when none can (all done or
-  /// asked already, or `except` is the only child); each child's request
-  /// takes a reference of its own.
+  /// can still take a request, so nothing is allocated when none can (all
+  /// done or asked already, or `except` is the only child); each child's
+  /// request takes a reference of its own.
   template <class Make>
   void cancel_children(Make make, const task_state* except) noexcept {
     const cancel_record* record = nullptr;
+    auto shared = [&] {
+      if (record == nullptr) record = make();
+      return share_record(record);
+    };
     for (std::uint32_t i = 0; i < count_; ++i) {
       task_state& st = children_[i]->state_;
-      if (&st == except) continue;
-      if ((st.load() & (k_done | k_cancel_requested)) != 0) {
-        st.request_cancel(cancel_kind::parent_cancelled, {});  // not the first: counted only
-        continue;
-      }
-      if (record == nullptr) record = make();
-      st.request_cancel(share_record(record));
+      if (&st != except) st.request_cancel_with(shared);
     }
     free_record(record);
   }

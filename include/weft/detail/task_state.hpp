@@ -224,21 +224,16 @@ class task_state final : public cancel_target {
   /// terminal (cancelled) here and never runs; a running one is woken from
   /// what it awaits, if anything.
   bool request_cancel(cancel_kind kind, std::string_view message) {
-    // A request that cannot be the first (the flags are sticky) allocates
-    // nothing.
-    const std::uint64_t w = load();
-    if ((w & k_done) != 0) return false;
-    if ((w & k_cancel_requested) != 0) {
-      cancelling_.fetch_add(1, std::memory_order_relaxed);
-      return true;
-    }
-    return request_cancel(make_record(kind, message));
+    return request_cancel_with([&] { return make_record(kind, message); });
   }
 
-  /// As above with a record made by the caller; takes over one reference
-  /// to it (dropped if the request is not the first).
-  bool request_cancel(const cancel_record* record) {
-    const cancel_step step = record_cancel(record);
+  /// As above with the record `make()` returns (holding one reference,
+  /// which the request takes over). `make` is called only when the request
+  /// can be the first, so a request to a task that is done or asked already
+  /// allocates nothing.
+  template <class Make>
+  bool request_cancel_with(Make make) {
+    const cancel_step step = record_cancel(make);
     if (step == cancel_step::propagate) propagate_cancel();
     return step != cancel_step::already_done;
   }
@@ -255,15 +250,18 @@ class task_state final : public cancel_target {
     propagate,     // the first request: pass it on to what the task awaits
   };
 
-  cancel_step record_cancel(const cancel_record* record) {
+  template <class Make>
+  cancel_step record_cancel(Make make) {
+    const cancel_record* record = nullptr;  // made once this can be the first
     std::uint64_t w = word_.load(std::memory_order_acquire);
-    if ((w & (k_done | k_cancel_requested)) != 0) {
-      free_record(record);
-      if ((w & k_done) != 0) return cancel_step::already_done;
-      cancelling_.fetch_add(1, std::memory_order_relaxed);
-      return cancel_step::nothing;
-    }
     for (;;) {
+      if ((w & (k_done | k_cancel_requested)) != 0) {  // sticky: not the first
+        free_record(record);
+        if ((w & k_done) != 0) return cancel_step::already_done;
+        cancelling_.fetch_add(1, std::memory_order_relaxed);
+        return cancel_step::nothing;
+      }
+      if (record == nullptr) record = make();
       std::uint64_t next = w | k_cancel_requested | record_bits(record);
       const bool ends_now = (w & k_started) == 0 && unstarted_ == unstarted_cancel::terminal;
       if (ends_now) next |= k_done | k_cancelled;
@@ -281,12 +279,6 @@ class task_state final : public cancel_target {
           return cancel_step::nothing;
         }
         return cancel_step::propagate;
-      }
-      if ((w & (k_done | k_cancel_requested)) != 0) {
-        free_record(record);
-        if ((w & k_done) != 0) return cancel_step::already_done;
-        cancelling_.fetch_add(1, std::memory_order_relaxed);
-        return cancel_step::nothing;
       }
     }
   }
