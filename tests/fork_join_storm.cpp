@@ -52,6 +52,7 @@ using namespace std::chrono_literals;
 using weft_test::counted;
 using weft_test::failure_log;
 using weft_test::hang_guard;
+using weft_test::spin;
 using weft_test::splitmix;
 
 weft_test::soak_flags g_flags;  // from the command line
@@ -63,10 +64,6 @@ constexpr int k_slots = 1024;         // spawned subtrees a round can offer to t
 constexpr int k_thread_cancellers = 2;
 
 std::atomic<long> g_frames{0};  // tree coroutines created, over the whole run
-
-void spin(std::uint64_t rounds) {
-  for (std::uint64_t i = 0; i < rounds; ++i) weft::detail::cpu_relax();
-}
 
 std::uint64_t child_seed(std::uint64_t seed, int i) {
   return splitmix(seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1)));

@@ -43,6 +43,7 @@ namespace {
 using namespace std::chrono_literals;
 using weft_test::failure_log;
 using weft_test::hang_guard;
+using weft_test::spin;
 using weft_test::splitmix;
 
 std::optional<std::uint64_t> g_seed_flag;
@@ -68,10 +69,6 @@ std::uint64_t seed_for_test(std::uint64_t test) {
   }();
   static_cast<void>(printed);
   return splitmix(g_seed ^ (0x9E3779B97F4A7C15ull * test));
-}
-
-void spin(std::uint64_t rounds) {
-  for (std::uint64_t i = 0; i < rounds; ++i) weft::detail::cpu_relax();
 }
 
 // A delay of about `cycles` cycles, finer than spin() (a pause is tens of

@@ -177,6 +177,12 @@ inline std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/// Busy-waits for `pauses` pause instructions: a random delay that widens
+/// race windows in stress tests (never a way to wait for something).
+inline void spin(std::uint64_t pauses) {
+  for (std::uint64_t i = 0; i < pauses; ++i) weft::detail::cpu_relax();
+}
+
 /// The flags of a soak program (tests/torture.cpp, tests/fork_join_storm.cpp):
 /// `--seed S`, `--seconds N`, `--rounds N`, each also as `--flag=V`.
 struct soak_flags {

@@ -131,8 +131,8 @@ struct record {
 };
 
 struct round_stats {
-  // Spawned tasks, and the tasks run as combinator children (when_all,
-  // when_any, timeout, uncancellable) or awaited inline by a program.
+  // Spawned tasks, and the tasks created to run as combinator children
+  // (when_all, when_any, timeout, uncancellable) or awaited inline.
   long tasks = 0, children = 0, inline_awaits = 0, cancels = 0, faults = 0;
   // How the tasks ended (to show the mix, not checked here).
   long succeeded = 0, failed = 0, cancelled = 0, never_ran = 0;
