@@ -34,7 +34,7 @@ using weft::detail::work_item;
 
 std::optional<std::uint64_t> g_seed_flag;
 
-#if WEFT_TSAN || defined(__SANITIZE_ADDRESS__)
+#if WEFT_SANITIZED
 constexpr double k_default_scale = 0.5;
 #else
 constexpr double k_default_scale = 1.0;

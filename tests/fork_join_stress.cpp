@@ -49,7 +49,7 @@ using weft_test::splitmix;
 std::optional<std::uint64_t> g_seed_flag;
 std::uint64_t g_seed = 0;
 
-#if WEFT_TSAN || WEFT_ASAN
+#if WEFT_SANITIZED
 constexpr double k_default_scale = 0.25;
 #else
 constexpr double k_default_scale = 1.0;

@@ -1,5 +1,6 @@
 #pragma once
-// Build-time facts the hot paths branch on.
+// Build-time facts the hot paths branch on. The one place that detects the
+// sanitizers and decides what their builds do differently.
 
 // WEFT_TSAN: ThreadSanitizer does not model std::atomic_thread_fence, so code
 // that relies on a fence for ordering uses an equivalent formulation with
@@ -28,6 +29,16 @@
 #define WEFT_ASAN 0
 #endif
 
+// WEFT_SANITIZED: either sanitizer (the stress tests scale down their
+// rounds, which run several times slower).
+#define WEFT_SANITIZED (WEFT_TSAN || WEFT_ASAN)
+
+// WEFT_RECYCLE_FRAMES: coroutine frames come from per-worker free lists
+// (frame_allocator.hpp), except under a sanitizer: ASan sees a frame's
+// lifetime, and TSan its handover between threads, only through plain
+// new/delete.
+#define WEFT_RECYCLE_FRAMES (!WEFT_SANITIZED)
+
 // WEFT_SYMMETRIC_TRANSFER: 1 where the compiler emits symmetric transfer
 // (await_suspend returning the next coroutine) as a tail call, so a chain
 // of inline awaits runs without growing the stack and without a round trip
@@ -37,7 +48,7 @@
 // (worker_context::next).
 // Task.HundredThousandNestedAwaitsDoNotOverflowTheStack checks each build.
 #ifndef WEFT_SYMMETRIC_TRANSFER
-#if defined(__OPTIMIZE__) && !WEFT_TSAN && !WEFT_ASAN
+#if defined(__OPTIMIZE__) && !WEFT_SANITIZED
 #define WEFT_SYMMETRIC_TRANSFER 1
 #else
 #define WEFT_SYMMETRIC_TRANSFER 0

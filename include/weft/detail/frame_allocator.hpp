@@ -9,8 +9,9 @@
 // back with the sized ::operator delete. Memory freed on a worker stays in
 // that worker's list (bounded) until the scheduler is destroyed.
 //
-// Sanitizer builds use plain new/delete so that ASan sees every frame's
-// lifetime and TSan every handover.
+// Sanitizer builds use plain new/delete (WEFT_RECYCLE_FRAMES, config.hpp).
+// The caller passes the calling worker's cache (null on other threads):
+// runtime.hpp, which knows the worker, finds it.
 
 #include <cstddef>
 #include <new>
@@ -19,7 +20,7 @@
 
 namespace weft::detail {
 
-inline constexpr bool k_recycle_frames = !WEFT_TSAN && !WEFT_ASAN;
+inline constexpr bool k_recycle_frames = WEFT_RECYCLE_FRAMES;
 
 /// The global sized delete where the compiler declares it (clang 14 does
 /// only with -fsized-deallocation).
@@ -78,14 +79,13 @@ class frame_cache {
   std::size_t counts_[k_classes] = {};
 };
 
-/// The calling worker's cache, or null on other threads.
-frame_cache* current_frame_cache() noexcept;
-
-inline void* allocate_frame(std::size_t bytes) {
+/// A frame of `bytes`, from `cache` (the calling worker's, or null) if it
+/// holds a block of its class.
+inline void* allocate_frame(frame_cache* cache, std::size_t bytes) {
   if constexpr (k_recycle_frames) {
     const std::size_t c = frame_cache::class_of(bytes);
     if (c < frame_cache::k_classes) {
-      if (frame_cache* cache = current_frame_cache()) {
+      if (cache != nullptr) {
         if (void* p = cache->take(c)) return p;
       }
       return ::operator new(frame_cache::class_bytes(c));
@@ -94,11 +94,12 @@ inline void* allocate_frame(std::size_t bytes) {
   return ::operator new(bytes);
 }
 
-inline void free_frame(void* p, std::size_t bytes) noexcept {
+/// Frees a frame of `bytes` made by allocate_frame(): into `cache` (the
+/// calling worker's, or null) unless it is full.
+inline void free_frame(frame_cache* cache, void* p, std::size_t bytes) noexcept {
   if constexpr (k_recycle_frames) {
     const std::size_t c = frame_cache::class_of(bytes);
     if (c < frame_cache::k_classes) {
-      frame_cache* cache = current_frame_cache();
       if (cache == nullptr || !cache->give(c, p)) {
         delete_block(p, frame_cache::class_bytes(c));
       }

@@ -4,44 +4,24 @@
 // the waiter has returned and released the word's storage (the waiter nodes
 // of task_state live on the waiting thread's stack). Elsewhere it falls back
 // to std::atomic wait/notify; weft is developed and tested on Linux only.
+//
+// Out of line (scheduler/futex.cpp), so that the system headers stay out of
+// every user's translation unit: each call is a system call on a slow path
+// (a park, a blocking wait, a wake of a sleeper), where a call costs nothing.
 
 #include <atomic>
-#include <climits>
 #include <cstdint>
-
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 namespace weft::detail {
 
 /// Blocks while `word == expected` (may return spuriously; callers loop).
-inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
-#if defined(__linux__)
-  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
-            nullptr, nullptr, 0);
-#else
-  word.wait(expected, std::memory_order_acquire);
-#endif
-}
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept;
 
-/// Wakes up to `count` threads blocked in futex_wait on `word`.
-inline void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
-#if defined(__linux__)
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
-            nullptr, 0);
-#else
-  if (count == 1) {
-    word->notify_one();
-  } else {
-    word->notify_all();
-  }
-#endif
-}
+/// Wakes up to `count` threads blocked in futex_wait on `word`. `word` may
+/// point to storage freed since (only its address is used, on Linux).
+void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept;
 
-inline void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept { futex_wake(word, INT_MAX); }
+/// Wakes every thread blocked in futex_wait on `word`.
+void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept;
 
 }  // namespace weft::detail

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <weft/errors.hpp>
+#include <weft/detail/exception_text.hpp>
 #include <weft/detail/promise.hpp>
 
 namespace weft::detail {
@@ -200,7 +201,8 @@ class join_base : public join_point, public cancel_target {
     }
     count_ = static_cast<std::uint32_t>(tasks.size());
     // From the frame allocator: recycled per worker like the frames.
-    children_ = static_cast<promise_base**>(allocate_frame(children_bytes(count_)));
+    children_ = static_cast<promise_base**>(
+        allocate_frame(current_frame_cache(), children_bytes(count_)));
     for (std::size_t i = 0; i < tasks.size(); ++i) children_[i] = &tasks[i].release(what).promise();
     std::vector<Task>().swap(tasks);  // leave the operand empty
   }
@@ -212,7 +214,7 @@ class join_base : public join_point, public cancel_target {
     std::uint32_t n;
     ~owned_children() {
       for (std::uint32_t i = 0; i < n; ++i) children[i]->frame_.destroy();
-      free_frame(children, children_bytes(n));
+      free_frame(current_frame_cache(), children, children_bytes(n));
     }
   };
 
@@ -236,13 +238,7 @@ class join_base : public join_point, public cancel_target {
 
  private:
   static std::string failure_message(const task_state& child) {
-    try {
-      std::rethrow_exception(child.error());
-    } catch (const std::exception& e) {
-      return std::string("a sibling failed: ") + e.what();
-    } catch (...) {
-      return "a sibling failed";
-    }
+    return with_cause("a sibling failed", child.error());
   }
 
   /// The record for children cancelled because the parent is (its

@@ -84,8 +84,12 @@ class promise_base {
     return state_;
   }
 
-  static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }
-  static void operator delete(void* frame, std::size_t bytes) noexcept { free_frame(frame, bytes); }
+  static void* operator new(std::size_t bytes) {
+    return allocate_frame(current_frame_cache(), bytes);
+  }
+  static void operator delete(void* frame, std::size_t bytes) noexcept {
+    free_frame(current_frame_cache(), frame, bytes);
+  }
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
 
