@@ -23,15 +23,10 @@
 //                      that loops on yield: the request is passed on, the
 //                      looping task ends, then the awaiter resumes and ends
 //   weft_sleep         cancel a task in co_await weft::sleep_for(1 h): the
-//                      cancel wakes it through the timer service (compiled in
-//                      when <weft/sleep.hpp> exists)
+//                      cancel wakes it through the timer service
 
 #include <weft/weft.hpp>
 
-#if __has_include(<weft/sleep.hpp>)
-#include <weft/sleep.hpp>
-#define WEFT_BENCH_HAVE_SLEEP 1
-#endif
 
 #ifdef WEFT_BENCH_HAVE_TBB
 #include <oneapi/tbb/task_arena.h>
@@ -75,12 +70,10 @@ weft::task<void> yield_forever(std::atomic<std::size_t>& started) {
   for (;;) co_await weft::yield();
 }
 
-#ifdef WEFT_BENCH_HAVE_SLEEP
 weft::task<void> sleep_an_hour(std::atomic<std::size_t>& started) {
   started.fetch_add(1, std::memory_order_release);
   co_await weft::sleep_for(std::chrono::hours(1));
 }
-#endif
 
 weft::task<void> await_handle(weft::task_handle<void> target, std::atomic<std::size_t>& started) {
   started.fetch_add(1, std::memory_order_release);
@@ -205,14 +198,12 @@ void register_rows() {
       return latency_setup{awaiter, 2, target};
     });
   });
-#ifdef WEFT_BENCH_HAVE_SLEEP
   latency_row("weft_sleep", [](benchmark::State& state) {
     latency(state, [](weft::scheduler& sched, std::atomic<std::size_t>& started) {
       auto h = sched.spawn(sleep_an_hour(started));
       return latency_setup{h, 1, h};
     });
   });
-#endif
 }
 
 }  // namespace

@@ -4,8 +4,7 @@
 // Rows (all compute fib(n), checked against the plain recursive function):
 //   weft_spawn        spawn one child, run the other inline with co_await, then
 //                     co_await the spawned child's handle
-//   weft_when_all     co_await weft::when_all(fib(n-1), fib(n-2)) (compiled in
-//                     when <weft/when_all.hpp> exists: WEFT_BENCH_HAVE_WHEN_ALL)
+//   weft_when_all     co_await weft::when_all(fib(n-1), fib(n-2))
 //   tbb_task_group    oneTBB's idiom: run one child in a task_group, the other
 //                     inline, then wait
 //   omp_task          OpenMP: one child as `omp task`, the other inline, taskwait
@@ -20,10 +19,6 @@
 
 #include <weft/weft.hpp>
 
-#if __has_include(<weft/when_all.hpp>)
-#include <weft/when_all.hpp>
-#define WEFT_BENCH_HAVE_WHEN_ALL 1
-#endif
 
 #ifdef WEFT_BENCH_HAVE_TBB
 #include <oneapi/tbb/task_arena.h>
@@ -60,7 +55,6 @@ weft::task<int> fib_spawn(int n) {
   co_return a + b;
 }
 
-#ifdef WEFT_BENCH_HAVE_WHEN_ALL
 // when_all returns a std::tuple of the children's values; neither child gets
 // a handle or shared state.
 weft::task<int> fib_when_all(int n) {
@@ -68,7 +62,6 @@ weft::task<int> fib_when_all(int n) {
   auto [a, b] = co_await weft::when_all(fib_when_all(n - 1), fib_when_all(n - 2));
   co_return a + b;
 }
-#endif
 
 #ifdef WEFT_BENCH_HAVE_TBB
 int fib_tbb(int n) {
@@ -115,7 +108,6 @@ std::size_t workers_of(const benchmark::State& state) {
   return static_cast<std::size_t>(state.range(0));
 }
 
-#ifdef WEFT_BENCH_HAVE_WHEN_ALL
 /// The when_all row with tracing off or on; times sync_wait only (manual
 /// time), checked like every row.
 void run_traced(benchmark::State& state, bool trace) {
@@ -139,19 +131,16 @@ void run_traced(benchmark::State& state, bool trace) {
   }
   weft_bench::report_peak_rss(state);
 }
-#endif
 
 void register_rows() {
   weft_bench::add("fib", "weft_spawn", [](benchmark::State& state) {
     weft::scheduler sched{workers_of(state)};
     run_checked(state, [&](int n) { return weft::sync_wait(sched, fib_spawn(n)); });
   });
-#ifdef WEFT_BENCH_HAVE_WHEN_ALL
   weft_bench::add("fib", "weft_when_all", [](benchmark::State& state) {
     weft::scheduler sched{workers_of(state)};
     run_checked(state, [&](int n) { return weft::sync_wait(sched, fib_when_all(n)); });
   });
-#endif
 #ifdef WEFT_BENCH_HAVE_TBB
   weft_bench::add("fib", "tbb_task_group", [](benchmark::State& state) {
     tbb::task_arena arena{static_cast<int>(state.range(0))};
@@ -170,14 +159,12 @@ void register_rows() {
     });
   });
 #endif
-#ifdef WEFT_BENCH_HAVE_WHEN_ALL
   weft_bench::add(
       "fib", "weft_trace_off", [](benchmark::State& state) { run_traced(state, false); },
       weft_bench::timing::manual);
   weft_bench::add(
       "fib", "weft_trace_on", [](benchmark::State& state) { run_traced(state, true); },
       weft_bench::timing::manual);
-#endif
   weft_bench::add_serial("fib", "serial_plain", [](benchmark::State& state) {
     run_checked(state, [](int n) { return fib_serial(n); });
   });

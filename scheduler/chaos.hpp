@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "xorshift.hpp"
+
 namespace weft::detail {
 
 class chaos_monkey {
@@ -20,8 +22,6 @@ class chaos_monkey {
   }
 
   explicit chaos_monkey(bool on, std::uint64_t seed) noexcept : on_(on), state_(seed | 1) {}
-
-  bool on() const noexcept { return on_; }
 
   /// A decision point: sometimes yield the thread, rarely sleep a little.
   void perturb() noexcept {
@@ -42,12 +42,7 @@ class chaos_monkey {
   void final_look(bool on) noexcept { final_look_ = on; }
 
  private:
-  std::uint64_t next() noexcept {  // xorshift64
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 7;
-    state_ ^= state_ << 17;
-    return state_;
-  }
+  std::uint64_t next() noexcept { return xorshift64(state_); }
 
   bool on_;
   bool final_look_ = false;

@@ -24,7 +24,7 @@ namespace weft {
 namespace detail {
 
 scheduler_core::scheduler_core(const scheduler_options& options)
-    : options_(options), search_rounds_(options.spin_rounds) {
+    : options_(options), spin_rounds_(options.spin_rounds) {
   // Before any worker starts: the light fence of every push relies on it
   // (asymmetric_fence.hpp).
   enable_asymmetric_fences();

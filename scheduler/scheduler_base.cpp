@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include <weft/detail/exception_text.hpp>
 #include <weft/detail/task_state.hpp>
 
 #include "scheduler_core.hpp"
@@ -29,19 +30,11 @@ void bump(scheduler_base* sched, worker_counters& external,
 }  // namespace
 
 void report_callback_error(scheduler_base* sched, std::exception_ptr error) noexcept {
-  const char* what = "an exception that is not a std::exception";
-  std::string text;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    text = e.what();
-    what = text.c_str();
-  } catch (...) {
-  }
+  const std::string what = what_of(error).value_or("an exception that is not a std::exception");
   std::fprintf(stderr,
                "weft: a done callback threw (%s); the exception was dropped and the other "
                "callbacks ran. Catch exceptions inside done callbacks.\n",
-               what);
+               what.c_str());
   sched->count_callback_error();
 }
 
@@ -101,7 +94,7 @@ void scheduler_base::account_terminal(task_state& task, std::uint64_t outcome) n
   }
 }
 
-void scheduler_base::on_task_terminal(task_state&, std::uint64_t) noexcept {
+void scheduler_base::on_task_terminal() noexcept {
   if (worker_context* w = worker_of(this); w != nullptr && !w->live_flushed) {
     // Back to this worker's credits; give a batch back when it holds many.
     if (++w->live_credits > 2 * k_live_batch) {

@@ -64,7 +64,7 @@ class scheduler_core : public scheduler_base {
   std::atomic<bool> exit_{false};
   scheduler_options options_;
   std::unique_ptr<trace_recorder> trace_;  // null unless options_.trace
-  std::uint32_t search_rounds_;
+  std::uint32_t spin_rounds_;
   // Live spawned tasks when options_.track_tasks (scheduler_base::track).
   mutable std::mutex registry_mutex_;
   std::unordered_set<task_state*> registry_;  // under registry_mutex_

@@ -22,10 +22,28 @@ namespace weft::detail {
 class trace_recorder {
  public:
   enum class kind : std::uint8_t { run, steal, park };
+  /// One span or instant; made by the named constructors, which say what
+  /// `subject_` holds for each kind.
   struct event {
     kind what;
     std::uint64_t begin_ns, end_ns;
-    std::uint64_t task;  // run: the task's id (0: a resumed one); steal: the victim's index
+
+    /// A run of task `task_id` (0: a run that entered no task).
+    static event run(std::uint64_t begin, std::uint64_t end, std::uint64_t task_id) noexcept {
+      return {kind::run, begin, end, task_id};
+    }
+    /// A successful steal from worker `victim`, at `at`.
+    static event steal(std::uint64_t at, std::size_t victim) noexcept {
+      return {kind::steal, at, at, victim};
+    }
+    /// A park of the worker.
+    static event park(std::uint64_t begin, std::uint64_t end) noexcept {
+      return {kind::park, begin, end, 0};
+    }
+    std::uint64_t task_id() const noexcept { return subject_; }  // kind::run
+    std::uint64_t victim() const noexcept { return subject_; }   // kind::steal
+
+    std::uint64_t subject_;  // run: the task's id; steal: the victim's index; park: 0
   };
 
   explicit trace_recorder(std::size_t workers) : lanes_(workers) {
@@ -115,7 +133,7 @@ class trace_recorder {
     int n = 0;
     switch (e.what) {
       case kind::run:
-        if (e.task == 0) {  // a run that entered no task (worker.cpp: run())
+        if (e.task_id() == 0) {  // a run that entered no task (worker.cpp: run())
           n = std::snprintf(line, sizeof line,
                             ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
                             "\"scheduler\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
@@ -125,7 +143,7 @@ class trace_recorder {
         n = std::snprintf(line, sizeof line,
                           ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"X\",\"name\":"
                           "\"task %llu\",\"cat\":\"run\",\"dur\":%llu.%03llu}",
-                          w, ts.whole, ts.frac, static_cast<unsigned long long>(e.task), dur.whole,
+                          w, ts.whole, ts.frac, static_cast<unsigned long long>(e.task_id()), dur.whole,
                           dur.frac);
         break;
       case kind::park:
@@ -138,7 +156,7 @@ class trace_recorder {
         n = std::snprintf(line, sizeof line,
                           ",\n{\"pid\":1,\"tid\":%zu,\"ts\":%llu.%03llu,\"ph\":\"i\",\"s\":\"t\","
                           "\"name\":\"steal from worker %llu\",\"cat\":\"steal\"}",
-                          w, ts.whole, ts.frac, static_cast<unsigned long long>(e.task));
+                          w, ts.whole, ts.frac, static_cast<unsigned long long>(e.victim()));
         break;
     }
     out.write(line, n);

@@ -4,20 +4,13 @@
 #include <cstdio>
 #include <exception>
 
+#include <weft/detail/exception_text.hpp>
 #include <weft/detail/task_state.hpp>
 
 #include "scheduler_core.hpp"
+#include "xorshift.hpp"
 
 namespace weft::detail {
-
-namespace {
-std::uint64_t next_random(std::uint64_t& s) noexcept {  // xorshift64
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
-}  // namespace
 
 void scheduler_core::worker_main(worker_context& w) noexcept {
   run_hook(options_.on_worker_start, w.index, "on_worker_start");
@@ -37,12 +30,11 @@ void scheduler_core::run_hook(const std::function<void(std::size_t)>& hook, std:
   if (!hook) return;
   try {
     hook(index);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "weft: scheduler_options::%s threw (%s) on worker %zu; ignored\n", what,
-                 e.what(), index);
   } catch (...) {
-    std::fprintf(stderr, "weft: scheduler_options::%s threw on worker %zu; ignored\n", what,
-                 index);
+    const std::string cause =
+        what_of(std::current_exception()).value_or("an exception that is not a std::exception");
+    std::fprintf(stderr, "weft: scheduler_options::%s threw (%s) on worker %zu; ignored\n", what,
+                 cause.c_str(), index);
   }
 }
 
@@ -73,8 +65,7 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     next = w.next;
   }
   if (trace_) {
-    trace_->record(w.index,
-                   {trace_recorder::kind::run, begin, trace_recorder::now_ns(), w.traced_id});
+    trace_->record(w.index, trace_recorder::event::run(begin, trace_recorder::now_ns(), w.traced_id));
   }
   w.set_current(nullptr);
 }
@@ -124,7 +115,7 @@ work_item scheduler_core::take_injected(worker_context& w) {
 work_item scheduler_core::steal(worker_context& w) {
   const std::size_t n = workers_.size();
   if (n < 2) return k_no_work;
-  std::size_t start = static_cast<std::size_t>(next_random(w.rng_state) % n);
+  std::size_t start = static_cast<std::size_t>(xorshift64(w.rng_state) % n);
   for (std::size_t i = 0; i < n; ++i) {
     worker_context& victim = *workers_[(start + i) % n];
     if (&victim == &w) continue;
@@ -138,7 +129,7 @@ work_item scheduler_core::steal(worker_context& w) {
       worker_counters::bump(w.counters.steals);
       if (trace_) {
         const std::uint64_t t = trace_recorder::now_ns();
-        trace_->record(w.index, {trace_recorder::kind::steal, t, t, victim.index});
+        trace_->record(w.index, trace_recorder::event::steal(t, victim.index));
       }
       return item;
     }
@@ -155,7 +146,7 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
     // Rounds of looking for work before parking (scheduler_options::
     // spin_rounds); each is one pass over the deque, the injection queue
     // and one steal sweep.
-    for (std::uint32_t round = 0; round < search_rounds_; ++round) {
+    for (std::uint32_t round = 0; round < spin_rounds_; ++round) {
       if (work_item item = find_work(w)) {
         // A push that saw this worker searching did not wake anyone,
         // counting on it; it found work, so the last searcher hands the
@@ -194,7 +185,7 @@ work_item scheduler_core::wait_for_work(worker_context& w) {
     const std::uint64_t begin = trace_ ? trace_recorder::now_ns() : 0;
     idle_.park(epoch);
     if (trace_) {
-      trace_->record(w.index, {trace_recorder::kind::park, begin, trace_recorder::now_ns(), 0});
+      trace_->record(w.index, trace_recorder::event::park(begin, trace_recorder::now_ns()));
     }
   }
 }

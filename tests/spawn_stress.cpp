@@ -6,8 +6,8 @@
 // Usage: spawn_stress [gtest flags] [--seed S]
 //   --seed S            replay the random choices of a run (the seed is
 //                       printed at start; interleavings still vary)
-//   WEFT_STRESS_SCALE   multiplies the task count (default 1; the
-//                       sanitizer builds run it at 0.1)
+//   WEFT_STRESS_SCALE   multiplies the task count (default 1, which ctest
+//                       uses in every build, the sanitizer ones included)
 //   WEFT_STRESS_STALL_S seconds without progress before the watchdog
 //                       prints the stuck tasks and fails (default 60)
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <weft/errors.hpp>
+#include <weft/detail/exception_text.hpp>
 #include <weft/detail/task_state.hpp>
 
 namespace weft::detail {
@@ -100,7 +101,7 @@ class group_core final : public cancel_target {
   /// ~task_group() without join(): cancel the children still running.
   std::size_t cancel_unfinished(const char* message) {
     std::size_t running = pending_.load(std::memory_order_acquire) & k_count_mask;
-    if (running != 0) cancel_all(cancel_kind::parent_cancelled, message, nullptr);
+    if (running != 0) cancel_all(cancel_kind::parent_cancelled, message);
     return running;
   }
   std::size_t unjoined() const noexcept { return unjoined_.load(std::memory_order_relaxed); }
@@ -137,7 +138,7 @@ class group_core final : public cancel_target {
         if (!failed_.load(std::memory_order_relaxed)) {
           first = true;
           first_failure_ = child.error();
-          failure_message_ = describe(child.error());
+          failure_message_ = with_cause("a sibling in the task_group failed", child.error());
           // release: pairs with the acquire in failed().
           failed_.store(true, std::memory_order_release);
           siblings = snapshot(&child);
@@ -152,16 +153,6 @@ class group_core final : public cancel_target {
       schedule(joiner_sched_, as_work(joiner_), joiner_node_);
     }
     release();  // the member node's reference
-  }
-
-  static std::string describe(const std::exception_ptr& e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      return std::string("a sibling in the task_group failed: ") + x.what();
-    } catch (...) {
-      return "a sibling in the task_group failed";
-    }
   }
 
   // Under mutex_: the children but `except`, each with a reference.
@@ -187,11 +178,11 @@ class group_core final : public cancel_target {
     }
   }
 
-  void cancel_all(cancel_kind kind, const std::string& message, const task_state* except) noexcept {
+  void cancel_all(cancel_kind kind, const std::string& message) noexcept {
     std::vector<task_state*> targets;
     {
       std::lock_guard lock(mutex_);
-      targets = snapshot(except);
+      targets = snapshot(nullptr);
     }
     cancel(targets, kind, message);
   }

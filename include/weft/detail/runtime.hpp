@@ -61,10 +61,10 @@ class scheduler_base {
   /// node onto the injection queue and wakes a worker if needed.
   void inject(work_node& node) noexcept;
 
-  /// A task of this scheduler reached its terminal state; `outcome` is the
-  /// state word's outcome bits. Called once per task, last thing touching
-  /// the scheduler (the destructor may return once the count hits zero).
-  void on_task_terminal(task_state& task, std::uint64_t outcome) noexcept;
+  /// A task of this scheduler reached its terminal state. Called once per
+  /// task, last thing touching the scheduler (the destructor may return
+  /// once the count hits zero).
+  void on_task_terminal() noexcept;
 
   /// First half of on_task_terminal(), called before the task's waiters
   /// are woken so that a wait() that returns sees the task in stats() and

@@ -215,7 +215,7 @@ class task_state final : public cancel_target {
     word_.fetch_or(k_done | outcome, std::memory_order_acq_rel);
     sched_->account_terminal(*this, outcome);
     const std::coroutine_handle<> next = waiters_.close_and_wake(sched_);
-    sched_->on_task_terminal(*this, outcome);
+    sched_->on_task_terminal();
     return next;
   }
 
@@ -275,7 +275,7 @@ class task_state final : public cancel_target {
         if (ends_now) {
           sched_->account_terminal(*this, k_cancelled);
           waiters_.close_and_wake_all();
-          sched_->on_task_terminal(*this, k_cancelled);
+          sched_->on_task_terminal();
           return cancel_step::nothing;
         }
         return cancel_step::propagate;
