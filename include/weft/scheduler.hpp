@@ -3,20 +3,19 @@
 /// weft::scheduler: a pool of worker threads that steal work from each other.
 
 #include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <utility>
-
 #include <iosfwd>
+#include <memory>
 #include <string_view>
+#include <utility>
 
 #include <weft/errors.hpp>
 #include <weft/scheduler_options.hpp>
 #include <weft/scheduler_stats.hpp>
 #include <weft/task.hpp>
 #include <weft/task_handle.hpp>
-#include <weft/detail/promise.hpp>
 #include <weft/detail/runtime.hpp>
+#include <weft/detail/spawn.hpp>
+#include <weft/detail/task_result.hpp>
 
 namespace weft {
 
@@ -54,13 +53,13 @@ class scheduler {
   /// cancel it. Throws invalid_state_error if `t` is empty.
   template <class T>
   task_handle<T> spawn(task<T> t) {
-    return spawn_on(base(), std::move(t));
+    return detail::spawn_task(base(), std::move(t), {});
   }
 
   /// As spawn(t), naming the task (handle.name(), dump()).
   template <class T>
   task_handle<T> spawn(task<T> t, std::string_view name) {
-    return spawn_on(base(), std::move(t), name);
+    return detail::spawn_task(base(), std::move(t), name);
   }
 
   /// The number of worker threads. Any thread.
@@ -84,26 +83,6 @@ class scheduler {
   /// The largest worker count a scheduler accepts.
   static std::size_t max_workers() noexcept;
 
-  /// Spawns onto the scheduler behind `sched` (shared by spawn overloads).
-  template <class T>
-  static task_handle<T> spawn_on(detail::scheduler_base* sched, task<T> t,
-                                 std::string_view name = {}) {
-    auto frame = t.release("spawn()");
-    detail::promise<T>& p = frame.promise();
-    detail::task_state& state =
-        p.become_root(detail::spawned_root{sched, name.empty() ? nullptr : new std::string(name)});
-    if (sched->tracking()) sched->track(&state);
-    if (!sched->admit_task()) {
-      state.set_refs(1);  // the handle's only
-      state.reject_for_shutdown();
-      return detail::adopt_handle(&p);
-    }
-    state.set_refs(2);  // the handle's and the run reference
-    task_handle<T> handle = detail::adopt_handle(&p);
-    detail::schedule(sched, detail::as_work(&state), state.inject_node_);
-    return handle;
-  }
-
  private:
   detail::scheduler_base* base() const noexcept;
   std::unique_ptr<detail::scheduler_core> core_;
@@ -113,24 +92,14 @@ class scheduler {
 /// task throws invalid_state_error (call scheduler::spawn instead).
 template <class T>
 task_handle<T> spawn(task<T> t, std::string_view name = {}) {
-  detail::worker_context* w = detail::tls_worker;
-  if (w == nullptr) {
-    throw invalid_state_error(
-        "weft::spawn() called outside a weft task, where there is no current scheduler; call "
-        "spawn() on a weft::scheduler instead");
-  }
-  return scheduler::spawn_on(w->sched, std::move(t), name);
+  return detail::spawn_task(detail::current_scheduler("weft::spawn()"), std::move(t), name);
 }
 
 /// Runs `t` on `sched`, blocks until it is done and returns its value or
 /// rethrows (asyncio.run). Throws invalid_state_error on a worker thread.
 template <class T>
 T sync_wait(scheduler& sched, task<T> t) {
-  if (detail::tls_worker != nullptr) {
-    throw invalid_state_error(
-        "weft::sync_wait() called on a weft worker thread, where blocking would deadlock the "
-        "pool; co_await the task instead");
-  }
+  detail::refuse_blocking_on_worker("weft::sync_wait()", "co_await the task instead");
   task_handle<T> handle = sched.spawn(std::move(t));
   handle.wait();
   return handle.result();

@@ -3,11 +3,6 @@
 /// weft::sleep_for / weft::sleep_until: asyncio.sleep for tasks.
 
 #include <chrono>
-#include <coroutine>
-
-#include <weft/errors.hpp>
-#include <weft/detail/promise.hpp>
-#include <weft/detail/timer.hpp>
 
 namespace weft {
 
@@ -31,72 +26,8 @@ sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> duration) {
           std::chrono::duration_cast<std::chrono::steady_clock::duration>(duration)};
 }
 
-namespace detail {
-
-/// A sleeping coroutine's timer and cancel target, in its frame.
-class sleep_entry final : public timer_entry, public cancel_target {
- public:
-  std::coroutine_handle<> handle;
-  task_state* root = nullptr;
-  work_node node;
-
-  void fire() noexcept override {
-    scheduler_base* sched = root->sched_;
-    std::coroutine_handle<> h = handle;
-    // The coroutine stays suspended until `node` is consumed, so the node
-    // may be used after mark_fired().
-    mark_fired();
-    schedule(sched, as_work(h), node);
-  }
-  bool fire_on_shutdown() const noexcept override { return !root->shutdown_immune_; }
-
-  /// The sleeper was cancelled: wake it now unless the timer got there first.
-  void on_cancel(const cancel_reason&) noexcept override {
-    if (root->sched_->remove_timer(*this)) schedule(root->sched_, as_work(handle), node);
-  }
-};
-
-struct sleep_awaiter {
-  sleep_awaiter(task_state* r, std::chrono::steady_clock::time_point when) noexcept : root(r) {
-    entry.when = when;
-  }
-  task_state* root;
-  sleep_entry entry;
-
-  bool await_ready() {
-    if (root == nullptr) {
-      throw invalid_state_error(
-          "co_await weft::sleep_for/sleep_until outside a task running on a weft scheduler; "
-          "sleep only inside a spawned task");
-    }
-    return root->cancellation_point() || entry.when <= std::chrono::steady_clock::now();
-  }
-  bool await_suspend(std::coroutine_handle<> self) {
-    entry.handle = self;
-    entry.root = root;
-    root->arm_cancel_target(&entry, wait_kind::sleep);
-    // After arming (Dekker pair with request_cancel): a cancel from here on
-    // reaches on_cancel(), which removes the entry, and add() refuses it.
-    if (root->cancellation_point() || !root->sched_->add_timer(entry)) {
-      root->disarm_cancel_target();
-      root->sched_->remove_timer(entry);
-      return false;
-    }
-    return true;  // the timer thread or a canceller resumes us
-  }
-  void await_resume() {
-    enter(root);
-    root->disarm_cancel_target();
-    if (root->cancellation_point()) root->throw_cancelled();
-  }
-};
-
-template <>
-struct awaitable_traits<sleep_awaitable> {
-  static sleep_awaiter transform(task_state* root, sleep_awaitable s) noexcept {
-    return sleep_awaiter(root, s.when);
-  }
-};
-
-}  // namespace detail
 }  // namespace weft
+
+// The awaiter comes after sleep_awaitable: its awaitable_traits
+// specialization is not a template, so it needs the operand complete.
+#include <weft/detail/sleep_awaiter.hpp>

@@ -6,23 +6,7 @@
 #include <chrono>
 #include <optional>
 
-#include <weft/errors.hpp>
-#include <weft/detail/runtime.hpp>
-#include <weft/detail/task_state.hpp>
-
-namespace weft::detail {
-/// The task whose body runs on this thread; throws outside one.
-inline task_state& current_task(const char* what) {
-  worker_context* w = tls_worker;
-  task_state* current = w != nullptr ? w->current_task() : nullptr;
-  if (current == nullptr) {
-    throw invalid_state_error(std::string(what) +
-                              " called outside a weft task; call it from the body of a task "
-                              "running on a scheduler");
-  }
-  return *current;
-}
-}  // namespace weft::detail
+#include <weft/detail/current_task.hpp>
 
 namespace weft::this_task {
 

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include <weft/task.hpp>
-#include <weft/detail/solo_join.hpp>
+#include <weft/detail/timeout_awaiter.hpp>
 
 namespace weft {
 
@@ -36,17 +36,4 @@ timeout_awaitable<T> timeout(std::chrono::duration<Rep, Period> limit, task<T> c
   return {d, std::move(child)};
 }
 
-namespace detail {
-
-template <class T>
-struct awaitable_traits<timeout_awaitable<T>> {
-  static solo_join_awaiter<T> transform(task_state* root, timeout_awaitable<T>& a) {
-    return solo_join_awaiter<T>(root, a.child, {a.limit, true, false}, "weft::timeout");
-  }
-  static solo_join_awaiter<T> transform(task_state* root, timeout_awaitable<T>&& a) {
-    return transform(root, a);
-  }
-};
-
-}  // namespace detail
 }  // namespace weft

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include <weft/task.hpp>
-#include <weft/detail/solo_join.hpp>
+#include <weft/detail/uncancellable_awaiter.hpp>
 
 namespace weft {
 
@@ -43,17 +43,4 @@ uncancellable_awaitable<T> uncancellable(task<T> child, std::chrono::duration<Re
   return {std::move(child), std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace)};
 }
 
-namespace detail {
-
-template <class T>
-struct awaitable_traits<uncancellable_awaitable<T>> {
-  static solo_join_awaiter<T> transform(task_state* root, uncancellable_awaitable<T>& a) {
-    return solo_join_awaiter<T>(root, a.child, {a.grace, false, true}, "weft::uncancellable");
-  }
-  static solo_join_awaiter<T> transform(task_state* root, uncancellable_awaitable<T>&& a) {
-    return transform(root, a);
-  }
-};
-
-}  // namespace detail
 }  // namespace weft

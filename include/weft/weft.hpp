@@ -1,6 +1,17 @@
 #pragma once
 /// \file
-/// The umbrella header: everything weft offers.
+/// Everything weft offers. Start here, then read the header of each concept:
+///   task.hpp          task<T>: a lazy coroutine; `co_await t` runs it inline
+///   scheduler.hpp     scheduler: the work-stealing pool; spawn(), sync_wait()
+///   task_handle.hpp   task_handle<T>: cancel(), done(), result(), co_await
+///   errors.hpp        cancelled_error, timeout_error, invalid_state_error, ...
+///   cancel_reason.hpp why a task was cancelled (user, timeout, shutdown, ...)
+///   when_all.hpp, when_any.hpp   fork-join: wait for all, or for the first
+///   task_group.hpp    structured concurrency (asyncio.TaskGroup)
+///   timeout.hpp, sleep.hpp, yield.hpp   time limits and suspension points
+///   shield.hpp, uncancellable.hpp       waits a cancel does not pass through
+///   this_task.hpp     the running task: cancellation_requested(), deadline()
+///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>

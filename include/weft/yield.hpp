@@ -2,11 +2,6 @@
 /// \file
 /// weft::yield(): a suspension point that lets other tasks run.
 
-#include <coroutine>
-
-#include <weft/errors.hpp>
-#include <weft/detail/promise.hpp>
-
 namespace weft {
 
 /// The operand of `co_await weft::yield()`.
@@ -18,31 +13,8 @@ struct yield_awaitable {};
 /// cancellation was requested.
 constexpr yield_awaitable yield() noexcept { return {}; }
 
-namespace detail {
-
-struct yield_awaiter {
-  task_state* root;
-
-  bool await_ready() const { return root != nullptr && root->cancellation_point(); }
-  void await_suspend(std::coroutine_handle<> self) const {
-    worker_context* w = tls_worker;
-    if (w == nullptr) {
-      throw invalid_state_error(
-          "co_await weft::yield() outside a weft worker; yield only inside a task that runs on "
-          "a scheduler");
-    }
-    w->yielded.push_back(self);  // returning void goes back to the worker loop
-  }
-  void await_resume() const {
-    enter(root);
-    if (root != nullptr && root->cancellation_point()) root->throw_cancelled();
-  }
-};
-
-template <>
-struct awaitable_traits<yield_awaitable> {
-  static yield_awaiter transform(task_state* root, yield_awaitable) noexcept { return {root}; }
-};
-
-}  // namespace detail
 }  // namespace weft
+
+// The awaiter comes after yield_awaitable: its awaitable_traits
+// specialization is not a template, so it needs the operand complete.
+#include <weft/detail/yield_awaiter.hpp>

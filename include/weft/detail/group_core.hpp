@@ -8,6 +8,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -15,7 +16,10 @@
 #include <vector>
 
 #include <weft/errors.hpp>
+#include <weft/detail/access.hpp>
 #include <weft/detail/exception_text.hpp>
+#include <weft/detail/fwd.hpp>
+#include <weft/detail/spawn.hpp>
 #include <weft/detail/task_state.hpp>
 
 namespace weft::detail {
@@ -98,11 +102,23 @@ class group_core final : public cancel_target {
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
   std::exception_ptr first_failure() const noexcept { return first_failure_; }
 
-  /// ~task_group() without join(): cancel the children still running.
-  std::size_t cancel_unfinished(const char* message) {
+  /// ~task_group(): cancels the children still running (a group destroyed
+  /// without join(), reported on stderr in debug builds), then drops the
+  /// owner's reference.
+  void owner_destroyed() noexcept {
     std::size_t running = pending_.load(std::memory_order_acquire) & k_count_mask;
-    if (running != 0) cancel_all(cancel_kind::parent_cancelled, message);
-    return running;
+    if (running != 0) {
+      cancel_all(cancel_kind::parent_cancelled, "task_group destroyed without join()");
+    }
+#ifndef NDEBUG
+    if (unjoined() != 0) {
+      std::fprintf(stderr,
+                   "weft: task_group destroyed without join() (%zu children still running were "
+                   "cancelled); co_await group.join() before the group goes out of scope\n",
+                   running);
+    }
+#endif
+    release();
   }
   std::size_t unjoined() const noexcept { return unjoined_.load(std::memory_order_relaxed); }
   void note_spawn() noexcept { unjoined_.fetch_add(1, std::memory_order_relaxed); }
@@ -207,5 +223,15 @@ class group_core final : public cancel_target {
   // children at once, hence atomic (a count only: relaxed).
   std::atomic<std::size_t> unjoined_{0};
 };
+
+/// task_group::spawn: spawns `t` on the current task's scheduler as a
+/// child of `core`.
+template <class T>
+task_handle<T> spawn_into_group(group_core& core, task<T>&& t) {
+  task_handle<T> handle = spawn_task(current_scheduler("weft::spawn()"), std::move(t), {});
+  core.note_spawn();
+  core.attach(access::promise_of(handle)->state_);
+  return handle;
+}
 
 }  // namespace weft::detail

@@ -16,13 +16,31 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <weft/errors.hpp>
+#include <weft/detail/access.hpp>
 #include <weft/detail/exception_text.hpp>
 #include <weft/detail/promise.hpp>
 
 namespace weft::detail {
+
+/// What a task<T> child contributes to a join's result: T, or
+/// std::monostate for void (weft::when_all_value_t).
+template <class T>
+using child_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+/// Moves a finished child's value out (std::monostate for void).
+template <class T>
+child_value_t<T> take_child_value(promise<T>& p) {
+  if constexpr (std::is_void_v<T>) {
+    return std::monostate{};
+  } else {
+    return p.take_value();
+  }
+}
 
 class join_base : public join_point, public cancel_target {
  public:
@@ -197,13 +215,13 @@ class join_base : public join_point, public cancel_target {
   template <class Task>
   void adopt(std::vector<Task>& tasks, const char* what) {
     for (Task& t : tasks) {
-      if (!t.valid()) static_cast<void>(t.release(what));  // throws, names the misuse
+      if (!t.valid()) static_cast<void>(access::release(t, what));  // throws, names the misuse
     }
     count_ = static_cast<std::uint32_t>(tasks.size());
     // From the frame allocator: recycled per worker like the frames.
     children_ = static_cast<promise_base**>(
         allocate_frame(current_frame_cache(), children_bytes(count_)));
-    for (std::size_t i = 0; i < tasks.size(); ++i) children_[i] = &tasks[i].release(what).promise();
+    for (std::size_t i = 0; i < tasks.size(); ++i) children_[i] = &access::release(tasks[i], what).promise();
     std::vector<Task>().swap(tasks);  // leave the operand empty
   }
 

@@ -17,13 +17,10 @@
 #include <utility>
 
 #include <weft/errors.hpp>
+#include <weft/detail/access.hpp>
+#include <weft/detail/fwd.hpp>
 #include <weft/detail/runtime.hpp>
 #include <weft/detail/task_state.hpp>
-
-namespace weft {
-template <class T>
-class task;
-}  // namespace weft
 
 namespace weft::detail {
 
@@ -163,13 +160,10 @@ class promise_base {
   };
 };
 
+/// Where a task<T>'s body leaves its value: co_return's half of the promise.
 template <class T>
-class promise : public promise_base {
+class result_slot {
  public:
-  using handle_type = std::coroutine_handle<promise>;
-
-  task<T> get_return_object() noexcept;
-
   template <class U = T>
     requires std::is_convertible_v<U&&, T>
   void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
@@ -182,12 +176,25 @@ class promise : public promise_base {
 };
 
 template <>
-class promise<void> : public promise_base {
+class result_slot<void> {
  public:
-  using handle_type = std::coroutine_handle<promise>;
-  task<void> get_return_object() noexcept;
   void return_void() noexcept {}
   void take_value() noexcept {}
+};
+
+/// The promise of task<T>. One template for every T (the void case differs
+/// in its result_slot only), so that get_return_object is a template member
+/// defined before task<T> is complete.
+template <class T>
+class promise : public promise_base, public result_slot<T> {
+ public:
+  using handle_type = std::coroutine_handle<promise>;
+
+  task<T> get_return_object() noexcept {
+    auto frame = handle_type::from_promise(*this);
+    frame_ = frame;
+    return access::make_task<T>(frame);
+  }
 };
 
 }  // namespace weft::detail

@@ -7,8 +7,8 @@
 #include <string>
 
 #include <weft/errors.hpp>
-#include <weft/task.hpp>
-#include <weft/when_all.hpp>
+#include <weft/detail/access.hpp>
+#include <weft/detail/fwd.hpp>
 #include <weft/detail/join.hpp>
 #include <weft/detail/timer.hpp>
 
@@ -43,7 +43,7 @@ struct solo_join_awaiter : join_base {
   };
 
   solo_join_awaiter(task_state* root, task<T>& t, options o, const char* what)
-      : join_base(mode::all, root), frame(t.release(what)), slot(&frame.promise()) {
+      : join_base(mode::all, root), frame(access::release(t, what)), slot(&frame.promise()) {
     children_ = &slot;
     count_ = 1;
     child_policy_ = unstarted_cancel::run_body;  // a timed-out child still starts

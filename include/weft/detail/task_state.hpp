@@ -108,6 +108,10 @@ class task_state final : public cancel_target {
   bool cancelled() const noexcept {
     return (load() & (k_done | k_outcome_mask)) == (k_done | k_cancelled);
   }
+  /// The name given at spawn, or "" (immutable).
+  std::string_view name() const noexcept {
+    return name_ != nullptr ? std::string_view(*name_) : std::string_view();
+  }
   std::uint32_t cancelling() const noexcept {
     return cancelling_.load(std::memory_order_relaxed);
   }

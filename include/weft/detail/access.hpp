@@ -1,0 +1,54 @@
+#pragma once
+// The one door from weft's public classes to their internals. task,
+// task_handle and task_group keep their coroutine, promise and shared state
+// private and befriend this class only; spawn, the awaiters and the
+// combinators reach them through it. Users never name it.
+
+#include <coroutine>
+#include <utility>
+
+#include <weft/detail/fwd.hpp>
+
+namespace weft::detail {
+
+template <class T>
+class promise;
+class group_core;
+
+struct access {
+  /// Takes `t`'s coroutine out, leaving it empty (spawn, awaits,
+  /// combinators). Throws invalid_state_error naming `what` if `t` is empty.
+  template <class T>
+  static std::coroutine_handle<promise<T>> release(task<T>& t, const char* what) {
+    return t.release(what);
+  }
+  /// The task owning `frame` (promise::get_return_object).
+  template <class T>
+  static task<T> make_task(std::coroutine_handle<promise<T>> frame) noexcept {
+    return task<T>(frame);
+  }
+
+  /// The promise `h` refers to, or null; `h` keeps its reference.
+  template <class T>
+  static promise<T>* promise_of(const task_handle<T>& h) noexcept {
+    return h.p_;
+  }
+  /// Takes `h`'s reference, leaving it empty.
+  template <class T>
+  static promise<T>* detach(task_handle<T>& h) noexcept {
+    return std::exchange(h.p_, nullptr);
+  }
+  /// A handle owning one reference to `p`'s task, taken over.
+  template <class T>
+  static task_handle<T> adopt(promise<T>* p) noexcept {
+    return task_handle<T>(p);
+  }
+
+  /// The group's shared state.
+  template <class Group>
+  static group_core& core(Group& g) noexcept {
+    return *g.core_;
+  }
+};
+
+}  // namespace weft::detail

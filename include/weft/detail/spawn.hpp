@@ -1,0 +1,50 @@
+#pragma once
+// The spawn protocol: a task becomes a root with its own task_state, is
+// admitted by its scheduler (or refused during shutdown, ending cancelled
+// without running), and is queued on the spawning worker or injected.
+
+#include <string>
+#include <string_view>
+
+#include <weft/errors.hpp>
+#include <weft/detail/access.hpp>
+#include <weft/detail/fwd.hpp>
+#include <weft/detail/promise.hpp>
+#include <weft/detail/runtime.hpp>
+
+namespace weft::detail {
+
+/// Spawns `t` onto `sched`; the handle holds the caller's reference. `what`
+/// names the call in the error for an empty task.
+template <class T>
+task_handle<T> spawn_task(scheduler_base* sched, task<T>&& t, std::string_view name,
+                          const char* what = "spawn()") {
+  auto frame = access::release(t, what);
+  promise<T>& p = frame.promise();
+  task_state& state =
+      p.become_root(spawned_root{sched, name.empty() ? nullptr : new std::string(name)});
+  if (sched->tracking()) sched->track(&state);
+  if (!sched->admit_task()) {
+    state.set_refs(1);  // the handle's only
+    state.reject_for_shutdown();
+    return access::adopt(&p);
+  }
+  state.set_refs(2);  // the handle's and the run reference
+  task_handle<T> handle = access::adopt(&p);
+  schedule(sched, as_work(&state), state.inject_node_);
+  return handle;
+}
+
+/// The scheduler of the task running on this thread; throws
+/// invalid_state_error naming `what` outside a task.
+inline scheduler_base* current_scheduler(const char* what) {
+  worker_context* w = tls_worker;
+  if (w == nullptr) {
+    throw invalid_state_error(std::string(what) +
+                              " called outside a weft task, where there is no current "
+                              "scheduler; call spawn() on a weft::scheduler instead");
+  }
+  return w->sched;
+}
+
+}  // namespace weft::detail
