@@ -1,6 +1,11 @@
+// The timer thread of a scheduler (timer_service.hpp) and the scheduler's
+// entry points to it.
+
 #include "timer_service.hpp"
 
 #include <utility>
+
+#include <weft/detail/runtime.hpp>
 
 namespace weft::detail {
 
@@ -139,5 +144,9 @@ void timer_service::erase_at(std::size_t i) noexcept {
     sift_down(i);
   }
 }
+
+bool scheduler_base::add_timer(timer_entry& entry) { return timers_->add(entry); }
+
+bool scheduler_base::remove_timer(timer_entry& entry) noexcept { return timers_->remove(entry); }
 
 }  // namespace weft::detail

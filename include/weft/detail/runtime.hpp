@@ -7,6 +7,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <vector>
 
 #include <weft/detail/config.hpp>
@@ -17,7 +18,9 @@
 namespace weft::detail {
 
 class task_state;
+class task_registry;
 class timer_entry;
+class timer_service;
 struct worker_context;
 
 /// Tag bit of a work_item that is a task_state whose body has not started
@@ -50,33 +53,49 @@ struct alignas(k_cache_line) worker_counters {
   }
 };
 
-/// The parts of a scheduler that header code touches. Lives as long as the
-/// scheduler; scheduler_core (scheduler/) derives from it.
+/// The parts of a scheduler that header code touches: the stopping flag,
+/// the live count and its admission, the injection queue, the idle
+/// protocol, and the two out-of-line parts inline code reaches (the task
+/// registry, the timer service). Lives as long as the scheduler;
+/// scheduler_core (scheduler/) derives from it and owns the workers. Each
+/// member function is defined in the scheduler/ source of its part.
 class scheduler_base {
  public:
+  scheduler_base(const scheduler_base&) = delete;
+  scheduler_base& operator=(const scheduler_base&) = delete;
+
   /// True once ~scheduler() began: suspension points then cancel their task.
   bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+
+  // ---- admission and terminal accounting (admission.cpp)
+
+  /// Accounts a new task; false if the scheduler is stopping (the task is
+  /// then cancelled with reason shutdown and never runs).
+  bool admit_task() noexcept;
+  /// First half of a task's end, called before its waiters are woken so
+  /// that a wait() that returns sees the task in stats() and no longer in
+  /// dump(); `outcome` is the state word's outcome bits.
+  void account_terminal(task_state& task, std::uint64_t outcome) noexcept;
+  /// Second half: a task of this scheduler reached its terminal state.
+  /// Called once per task, last thing touching the scheduler (the
+  /// destructor may return once the count hits zero).
+  void on_task_terminal() noexcept;
+  /// The worker saw the scheduler stopping: it returns its credits and
+  /// from now on counts tasks in live_ directly (worker's own thread only).
+  void flush_live_credits(worker_context& w) noexcept;
+  void count_callback_error() noexcept;
+
+  // ---- the injection queue (injection.cpp)
 
   /// From a thread that is not one of this scheduler's workers: pushes the
   /// node onto the injection queue and wakes a worker if needed.
   void inject(work_node& node) noexcept;
 
-  /// A task of this scheduler reached its terminal state. Called once per
-  /// task, last thing touching the scheduler (the destructor may return
-  /// once the count hits zero).
-  void on_task_terminal() noexcept;
-
-  /// First half of on_task_terminal(), called before the task's waiters
-  /// are woken so that a wait() that returns sees the task in stats() and
-  /// no longer in dump(); on_task_terminal() then only retires it.
-  void account_terminal(task_state& task, std::uint64_t outcome) noexcept;
+  // ---- the task registry (task_registry.cpp)
 
   /// True if this scheduler keeps a registry of live tasks for dump().
   bool tracking() const noexcept { return tracking_; }
   void track(task_state* task);
-
-  void count_callback_error() noexcept;
-
   /// A task rooted at `root` is about to wait on something this scheduler
   /// does not drive (a task of another scheduler): shutdown must cancel it
   /// explicitly. Registered until forget_foreign_wait(). Thread-safe; not on
@@ -84,9 +103,7 @@ class scheduler_base {
   void note_foreign_wait(task_state* root);
   void forget_foreign_wait(task_state* root) noexcept;
 
-  /// Accounts a new task; false if the scheduler is stopping (the task is
-  /// then cancelled with reason shutdown and never runs).
-  bool admit_task() noexcept;
+  // ---- the timer service (timer_service.cpp)
 
   /// Queues `entry` to fire at entry.when. False if it was removed before
   /// being added, or if the scheduler is stopping and it fires on shutdown:
@@ -97,25 +114,23 @@ class scheduler_base {
   /// returned). Afterwards the entry may be destroyed. Thread-safe.
   bool remove_timer(timer_entry& entry) noexcept;
 
+  /// Parked workers and the pushers that wake them (idle_state.hpp).
   idle_state idle_;
 
  protected:
+  /// Starts the timer thread; `tracking`: scheduler_options::track_tasks.
+  explicit scheduler_base(bool tracking);
+  ~scheduler_base();  // stops the timer thread (after the workers are joined)
+
   static constexpr std::uint32_t k_live_stopping = 1u << 31;
   static constexpr std::uint32_t k_live_count_mask = k_live_stopping - 1;
+  // Credits a worker takes from live_ at a time (see worker_context).
+  static constexpr std::uint32_t k_live_batch = 64;
 
   // Ends one live task: the last RMW on the scheduler by that task.
   void retire_live() noexcept;
   // Takes n from the live count (the same last-touch rule).
   void release_live(std::uint32_t n) noexcept;
-
- public:
-  /// The worker saw the scheduler stopping: it returns its credits and
-  /// from now on counts tasks in live_ directly (worker's own thread only).
-  void flush_live_credits(worker_context& w) noexcept;
-
- protected:
-  // Credits a worker takes from live_ at a time (see worker_context).
-  static constexpr std::uint32_t k_live_batch = 64;
 
   // Written once by ~scheduler(); read at every suspension point (a line of
   // its own: live_ is written all the time).
@@ -127,10 +142,17 @@ class scheduler_base {
   // from then on. The destructor futex-waits on this word until the count
   // is zero, which needs every worker to have flushed its credits.
   alignas(k_cache_line) std::atomic<std::uint32_t> live_{0};
+  // Lock-free stack of nodes pushed by threads that are not workers (a
+  // worker takes the whole stack at once, so no ABA): pushed by inject(),
+  // taken by scheduler_core::take_injected() and the final drain.
+  alignas(k_cache_line) std::atomic<work_node*> injection_{nullptr};
   // Counters of events on threads that are not workers.
   worker_counters external_;
   // scheduler_options::track_tasks; set at construction.
-  bool tracking_ = false;
+  const bool tracking_;
+  // Live tasks (with tracking_) and foreign waits, for dump() and shutdown.
+  std::unique_ptr<task_registry> registry_;
+  std::unique_ptr<timer_service> timers_;
 };
 
 /// A process-wide unique task id (never 0).

@@ -1,4 +1,5 @@
-// weft::scheduler and the construction and shutdown of its runtime.
+// weft::scheduler and its pool: construction (options, workers, threads),
+// shutdown, stats(), dump() and write_trace().
 
 #include <weft/scheduler.hpp>
 
@@ -15,20 +16,29 @@
 #include <string>
 
 #include <weft/detail/asymmetric_fence.hpp>
+#include <weft/detail/futex.hpp>
 #include <weft/detail/task_state.hpp>
 
 #include "scheduler_core.hpp"
+#include "task_registry.hpp"
+#include "timer_service.hpp"
 
 namespace weft {
 
 namespace detail {
 
+scheduler_base::scheduler_base(bool tracking)
+    : tracking_(tracking),
+      registry_(std::make_unique<task_registry>()),
+      timers_(std::make_unique<timer_service>()) {}
+
+scheduler_base::~scheduler_base() = default;
+
 scheduler_core::scheduler_core(const scheduler_options& options)
-    : options_(options), spin_rounds_(options.spin_rounds) {
+    : scheduler_base(options.track_tasks), options_(options), spin_rounds_(options.spin_rounds) {
   // Before any worker starts: the light fence of every push relies on it
   // (asymmetric_fence.hpp).
   enable_asymmetric_fences();
-  tracking_ = options.track_tasks;
   const std::size_t workers = *options.workers;
   if (options.trace) trace_ = std::make_unique<trace_recorder>(workers);
   workers_.reserve(workers);
@@ -97,8 +107,8 @@ void scheduler_core::shut_down() noexcept {
   // acq_rel: admissions after this fail; pairs with admit_task().
   live_.fetch_or(k_live_stopping, std::memory_order_acq_rel);
   // Sleeping tasks wake now and meet their cancellation.
-  timers_.begin_shutdown();
-  cancel_foreign_waits();
+  timers_->begin_shutdown();
+  registry_->cancel_foreign_waits();
   // Wake everyone: a parked worker may hold nothing, but yielded or queued
   // tasks elsewhere get to their cancellation sooner with all hands.
   idle_.wake_all();
@@ -114,19 +124,7 @@ void scheduler_core::shut_down() noexcept {
   for (std::thread& t : threads_) t.join();
   // Tasks cancelled before they started may still sit in the injection
   // queue (workers drained their own deques before exiting).
-  work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
-  while (node != nullptr) {
-    work_node* next = node->next;
-    drop_unstarted(node->item);
-    node = next;
-  }
-}
-
-void scheduler_core::cancel_foreign_waits() noexcept {
-  // Under the lock: a registered root stays alive until it unregisters,
-  // which it does after resuming (and the cancel below only schedules it).
-  std::lock_guard lock(foreign_mutex_);
-  for (task_state* root : foreign_waits_) root->request_cancel(cancel_kind::shutdown, {});
+  drop_injected();
 }
 
 void scheduler_core::drop_unstarted(work_item item) noexcept {
@@ -148,39 +146,7 @@ void scheduler_core::dump(std::ostream& out) const {
   for (const auto& w : workers_) {
     if (const task_state* t = w->current_task()) running.insert(t);
   }
-  std::lock_guard lock(registry_mutex_);
-  out << "  " << registry_.size() << " live tasks:\n";
-  // Registered states are alive: a task leaves the registry before its run
-  // reference (which keeps the frame) is dropped.
-  for (task_state* t : registry_) {
-    const std::uint64_t word = t->load();
-    out << "  task " << t->id();
-    if (t->name_ != nullptr) out << " \"" << *t->name_ << '"';
-    out << ": ";
-    if ((word & k_done) != 0) {
-      out << "ended (leaving the list)";  // terminal; its waiters are being woken
-    } else if ((word & k_started) == 0) {
-      out << "queued";
-    } else if (running.count(t) != 0) {
-      out << "running";
-    } else {
-      switch (t->waiting_on()) {
-        case wait_kind::task: out << "suspended on a task"; break;
-        case wait_kind::sleep: out << "suspended in sleep"; break;
-        case wait_kind::join: out << "suspended in when_all/when_any/timeout"; break;
-        case wait_kind::group: out << "suspended in task_group::join"; break;
-        case wait_kind::shield: out << "suspended in shield"; break;
-        case wait_kind::nothing: out << "runnable (queued to resume)"; break;
-      }
-    }
-    if ((word & k_cancel_requested) != 0) {
-      const cancel_reason& r = task_state::reason_in(word);
-      out << ", cancel requested (" << to_string(r.kind);
-      if (!r.message.empty()) out << ": " << r.message;
-      out << ')';
-    }
-    out << '\n';
-  }
+  registry_->write(out, running);
 }
 
 void scheduler_core::write_trace(std::ostream& out) const {
