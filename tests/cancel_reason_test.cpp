@@ -1,7 +1,7 @@
-// weft::cancel_reason and task_handle::cancelling() (issue 4, "Beyond
-// asyncio" section): the kind says how a task came to be cancelled, the
-// root request's message reaches every descendant, the first request wins,
-// and cancel_reason()/cancelling() report exactly the requests made.
+// weft::cancel_reason and task_handle::cancelling(): the kind says how a
+// task came to be cancelled, the root request's message reaches every
+// descendant, the first request wins, and cancel_reason()/cancelling()
+// report exactly the requests made.
 
 #include <weft/weft.hpp>
 
@@ -42,10 +42,7 @@ weft::task<int> sleep_and_record(probe& p, std::atomic<int>* asleep = nullptr) {
   co_return 0;
 }
 
-weft::task<int> fail_after_yield() {
-  co_await weft::yield();
-  throw std::runtime_error("sibling broke");
-}
+using weft_test::fail_after_yield;
 
 weft::cancel_reason reason(kind k, std::string m = {}) { return {k, std::move(m)}; }
 
@@ -93,19 +90,19 @@ TEST(CancelReason, SiblingsOfAFailureAreKindSiblingFailedInWhenAllWhenAnyAndTask
   weft::scheduler sched{2};
   probe in_all, in_any, in_group;
   auto all = [](probe& p) -> weft::task<void> {
-    co_await weft::when_all(sleep_and_record(p), fail_after_yield());
+    co_await weft::when_all(sleep_and_record(p), fail_after_yield("sibling broke"));
   };
   auto any = [](probe& p) -> weft::task<void> {
     std::vector<weft::task<int>> tasks;
     tasks.push_back(sleep_and_record(p));
-    tasks.push_back(fail_after_yield());
+    tasks.push_back(fail_after_yield("sibling broke"));
     co_await weft::when_any(std::move(tasks));
   };
   auto group = [](probe& p) -> weft::task<void> {
     weft::task_group g;
     g.spawn(sleep_and_record(p));
     while (!p.asleep.load()) co_await weft::yield();
-    g.spawn(fail_after_yield());
+    g.spawn(fail_after_yield("sibling broke"));
     co_await g.join();
   };
   for (auto h : {sched.spawn(all(in_all)), sched.spawn(any(in_any)), sched.spawn(group(in_group))}) {
@@ -309,7 +306,7 @@ TEST(CancelReason, IsEmptyUntilARequestIsMadeAndForTasksThatEndedOtherwise) {
   release.count_down();
   h.wait();
   EXPECT_FALSE(h.cancel_reason().has_value()) << "succeeded";
-  auto f = sched.spawn(fail_after_yield());
+  auto f = sched.spawn(fail_after_yield("sibling broke"));
   f.wait();
   EXPECT_FALSE(f.cancel_reason().has_value()) << "failed";
   EXPECT_FALSE(f.cancel("too late"));
@@ -347,7 +344,7 @@ TEST(CancelReason, CancellingCountsOnlyRequestsMadeWhileNotDone) {
   h.wait();
   EXPECT_FALSE(h.cancel());
   EXPECT_EQ(h.cancelling(), 2u) << "a cancel() on a done task is not counted";
-  auto ok = sched.spawn(fail_after_yield());
+  auto ok = sched.spawn(fail_after_yield("sibling broke"));
   ok.wait();
   ok.cancel();
   EXPECT_EQ(ok.cancelling(), 0u);

@@ -1,8 +1,7 @@
 // Cancellation: cancel() return values, cancel before the first run, the
 // flag checked at every suspension point, stickiness, cancel racing
 // completion, passing cancellation through awaited handles and inline
-// children, messages, this_task:: (issue 3, "cancel()" and "Compute loops"
-// lines).
+// children, messages, this_task::.
 
 #include <weft/weft.hpp>
 
@@ -23,27 +22,7 @@ using weft_test::contains;
 
 using weft_test::mark_and_return;
 using weft_test::value_after_yield;
-
-// Holds the only worker of a one-worker scheduler while the test acts on
-// tasks queued behind it; released (and joined) by the destructor.
-struct worker_pin {
-  std::latch started{1};
-  std::latch release{1};
-  weft::task_handle<void> handle;
-  bool pinned = true;
-
-  explicit worker_pin(weft::scheduler& sched)
-      : handle(sched.spawn(weft_test::occupy_worker(started, release))) {
-    started.wait();
-  }
-  void unpin() {
-    if (!pinned) return;
-    pinned = false;
-    release.count_down();
-    handle.wait();
-  }
-  ~worker_pin() { unpin(); }
-};
+using weft_test::worker_pin;
 
 }  // namespace
 
@@ -140,7 +119,7 @@ TEST(Cancellation, CancelBeforeFirstRunWakesWaitersWithoutTheWorker) {
   EXPECT_TRUE(woke.load());
   a.wait();
   EXPECT_TRUE(contains(a.result(), "wake up"));
-  EXPECT_FALSE(pin.handle.done());
+  EXPECT_FALSE(pin.pinning_task().done());
   pin.unpin();
   EXPECT_EQ(runs.load(), 0);
 }

@@ -1,6 +1,5 @@
-// weft::this_task::deadline() (issue 4, "Beyond asyncio" section): the
-// earliest deadline of the enclosing timeouts, readable inside any nested
-// task; empty when there is none.
+// weft::this_task::deadline(): the earliest deadline of the enclosing
+// timeouts, readable inside any nested task; empty when there is none.
 
 #include <weft/weft.hpp>
 

@@ -1,7 +1,7 @@
-// task_handle::add_done_callback: asyncio add_done_callback (issue 4,
-// "Handles" section): runs exactly once after the terminal state is
-// published, at once on the caller if already done; registering races
-// completion without losing or doubling a call.
+// task_handle::add_done_callback: asyncio add_done_callback. It runs
+// exactly once after the terminal state is published, at once on the caller
+// if already done; registering races completion without losing or doubling
+// a call.
 //
 // wait() returns once the terminal state is published, which may be before
 // the callbacks (run right after it by the thread that ended the task) have
@@ -34,21 +34,7 @@ weft::task<int> value_when_released(std::latch& release, int v) {
 
 weft::task<int> value_at_once(int v) { co_return v; }
 
-// Holds the only worker of a one-worker scheduler.
-struct worker_pin {
-  std::latch started{1};
-  std::latch release{1};
-  weft::task_handle<void> handle;
-
-  explicit worker_pin(weft::scheduler& sched)
-      : handle(sched.spawn(weft_test::occupy_worker(started, release))) {
-    started.wait();
-  }
-  ~worker_pin() {
-    release.count_down();
-    handle.wait();
-  }
-};
+using weft_test::worker_pin;
 
 }  // namespace
 

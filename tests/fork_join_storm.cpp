@@ -27,6 +27,7 @@
 // The last line is the summary: tasks (tree coroutines created), cancels
 // (cancel() calls that took effect, of all calls), rounds, seconds, failures.
 
+#include "stress_support.hpp"
 #include "support.hpp"
 
 #include <weft/weft.hpp>

@@ -22,6 +22,7 @@
 //   WEFT_ASYMMETRIC_FENCES=0 runs the same with symmetric seq_cst fences
 //                       (ctest runs it both ways)
 
+#include "stress_support.hpp"
 #include "support.hpp"
 
 #include <weft/weft.hpp>
@@ -33,7 +34,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,30 +46,12 @@ using weft_test::hang_guard;
 using weft_test::spin;
 using weft_test::splitmix;
 
-std::optional<std::uint64_t> g_seed_flag;
-std::uint64_t g_seed = 0;
+// Round counts: a quarter in the sanitizer builds unless WEFT_STRESS_SCALE
+// is set.
+long scaled(long n) { return weft_test::scaled_count(n, 10, 0.25); }
 
-#if WEFT_SANITIZED
-constexpr double k_default_scale = 0.25;
-#else
-constexpr double k_default_scale = 1.0;
-#endif
-
-long scaled(long n) {
-  const double s = weft_test::env_double("WEFT_STRESS_SCALE", k_default_scale);
-  return std::max(10L, static_cast<long>(static_cast<double>(n) * s));
-}
-
-std::uint64_t seed_for_test(std::uint64_t test) {
-  static const bool printed = [] {
-    std::printf("fork_join_stress: seed %llu (replay: --seed %llu)\n",
-                static_cast<unsigned long long>(g_seed), static_cast<unsigned long long>(g_seed));
-    std::fflush(stdout);
-    return true;
-  }();
-  static_cast<void>(printed);
-  return splitmix(g_seed ^ (0x9E3779B97F4A7C15ull * test));
-}
+// Test `test`'s stream of the run's seed (the first call prints the seed).
+std::uint64_t test_seed(std::uint64_t test) { return splitmix(weft_test::seed_for_test(test)); }
 
 // A delay of about `cycles` cycles, finer than spin() (a pause is tens of
 // cycles): for offsets within a store buffer's drain time.
@@ -145,7 +127,7 @@ std::uint64_t expected_tree(std::uint64_t seed, int depth, long& leaves) {
 }
 
 TEST(ForkJoinStress, StealCountingJoinResumesTheParentOnceWithEveryChildsResult) {
-  const std::uint64_t seed = seed_for_test(1);
+  const std::uint64_t seed = test_seed(1);
   const long rounds = scaled(2000);
   failure_log failures;
   long forks_checked = 0;
@@ -205,7 +187,7 @@ weft::task<void> join_then_await(int joins, weft::task_handle<void> target) {
 }
 
 TEST(ForkJoinStress, CancelRacingArmAndDisarmAlwaysWakesTheTaskWhichEndsCancelledOnce) {
-  const std::uint64_t seed = seed_for_test(2);
+  const std::uint64_t seed = test_seed(2);
   const long rounds = scaled(6000);
   failure_log failures;
   weft::scheduler sched{2};
@@ -280,7 +262,7 @@ class probe_target final : public weft::detail::cancel_target {
 
 TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther) {
   using weft::detail::task_state;
-  const std::uint64_t seed = seed_for_test(4);
+  const std::uint64_t seed = test_seed(4);
   const long rounds = scaled(2'000'000);
   weft::detail::body_end end;
   alignas(task_state) unsigned char storage[sizeof(task_state)];
@@ -368,7 +350,7 @@ weft::task<void> fork_then_block(std::uint64_t delay) {
 }
 
 TEST(ForkJoinStress, AWorkerThatBlocksAfterAPushIsAlwaysJoinedByAParkedWorker) {
-  const std::uint64_t seed = seed_for_test(3);
+  const std::uint64_t seed = test_seed(3);
   const long rounds = scaled(4000);
   weft::scheduler_options options;
   options.workers = 2;
@@ -392,21 +374,4 @@ TEST(ForkJoinStress, AWorkerThatBlocksAfterAPushIsAlwaysJoinedByAParkedWorker) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--seed" && i + 1 < argc) {
-      g_seed_flag = std::stoull(argv[++i]);
-    } else if (arg.rfind("--seed=", 0) == 0) {
-      g_seed_flag = std::stoull(arg.substr(7));
-    } else {
-      std::fprintf(stderr, "fork_join_stress: unknown argument %s (use --seed S)\n", arg.c_str());
-      return 2;
-    }
-  }
-  g_seed = g_seed_flag ? *g_seed_flag
-                       : static_cast<std::uint64_t>(
-                             std::chrono::steady_clock::now().time_since_epoch().count());
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return weft_test::stress_main(argc, argv, "fork_join_stress"); }

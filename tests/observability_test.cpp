@@ -1,5 +1,5 @@
-// Observability (issue 7): task names and ids, the one-line stats, dump()
-// of the live tasks, and the Chrome trace written by write_trace().
+// Observability: task names and ids, the one-line stats, dump() of the live
+// tasks, and the Chrome trace written by write_trace().
 
 #include <weft/weft.hpp>
 

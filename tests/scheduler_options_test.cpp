@@ -1,5 +1,5 @@
-// weft::scheduler_options (issue 7): worker thread names, start and stop
-// hooks, CPU pinning, the spin budget, and the errors for bad values.
+// weft::scheduler_options: worker thread names, start and stop hooks, CPU
+// pinning, the spin budget, and the errors for bad values.
 
 #include <weft/weft.hpp>
 
@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <latch>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -254,6 +255,25 @@ TEST(SchedulerOptions, TheLargestSpinBudgetIsAccepted) {
   EXPECT_EQ(weft::sync_wait(sched, fib(10)), 55);
 }
 
+// ---- the worker count, given alone (scheduler{n}) or in the options
+
+TEST(SchedulerOptions, ACountOfZeroWorkersThrowsInvalidArgumentNamingTheFix) {
+  WEFT_EXPECT_THROW_NAMING(weft::scheduler{0}, weft::invalid_argument_error,
+                           "pass a positive count");
+}
+
+TEST(SchedulerOptions, ACountAboveMaxWorkersThrowsInvalidArgumentNamingTheFix) {
+  WEFT_EXPECT_THROW_NAMING(weft::scheduler{weft::scheduler::max_workers() + 1},
+                           weft::invalid_argument_error, "one worker per hardware thread");
+}
+
+TEST(SchedulerOptions, AnAbsurdWorkerCountThrowsInvalidArgumentBeforeStartingAThread) {
+  WEFT_EXPECT_THROW_NAMING(weft::scheduler{std::numeric_limits<std::size_t>::max()},
+                           weft::invalid_argument_error, "one worker per hardware thread");
+  WEFT_EXPECT_THROW_NAMING(weft::scheduler{std::size_t{1} << 40}, weft::invalid_argument_error,
+                           "one worker per hardware thread");
+}
+
 TEST(SchedulerOptions, ZeroWorkersThrowsInvalidArgumentNamingTheFix) {
   weft::scheduler_options options;
   options.workers = 0;
@@ -269,6 +289,8 @@ TEST(SchedulerOptions, TooManyWorkersThrowsInvalidArgumentNamingTheFix) {
   EXPECT_TRUE(contains(m, std::to_string(weft::scheduler::max_workers() + 1) + " workers"));
   EXPECT_TRUE(contains(m, "use about one worker per hardware thread"));
 }
+
+// ---- the other values
 
 TEST(SchedulerOptions, ATooLongThreadNamePrefixThrowsInvalidArgumentNamingTheFix) {
   weft::scheduler_options options;

@@ -1,6 +1,5 @@
 // weft::scheduler: spawn from anywhere, the free weft::spawn, blocking
-// calls refused on workers, clean shutdown, stats (issue 3, "spawn",
-// "wait() and sync_wait()", "~scheduler()" and "stats()" lines).
+// calls refused on workers, clean shutdown, stats.
 
 #include <weft/weft.hpp>
 
@@ -10,6 +9,7 @@
 #include <chrono>
 #include <future>
 #include <latch>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -25,10 +25,7 @@ using weft_test::contains;
 using weft_test::mark_and_return;
 using weft_test::value_after_yield;
 
-weft::task<int> fail_after_yield() {
-  co_await weft::yield();
-  throw std::runtime_error("failing on purpose");
-}
+using weft_test::fail_after_yield;
 
 // A bounded wait for a condition that no latch can signal (a counter the
 // scheduler bumps on its own). Fails instead of hanging; not used to order
@@ -45,17 +42,8 @@ bool eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(30)
 
 }  // namespace
 
-// ---- construction
-
-TEST(Scheduler, ZeroWorkersThrowsInvalidArgumentNamingTheFix) {
-  WEFT_EXPECT_THROW_NAMING(weft::scheduler{0}, weft::invalid_argument_error,
-                           "pass a positive count");
-}
-
-TEST(Scheduler, TooManyWorkersThrowsInvalidArgumentNamingTheFix) {
-  WEFT_EXPECT_THROW_NAMING(weft::scheduler{weft::scheduler::max_workers() + 1},
-                           weft::invalid_argument_error, "one worker per hardware thread");
-}
+// ---- construction (the worker count's validation is in
+// scheduler_options_test.cpp)
 
 TEST(Scheduler, DefaultHasOneWorkerPerHardwareThread) {
   weft::scheduler sched;
@@ -263,6 +251,21 @@ TEST(Scheduler, DestructorCancelsATaskSuspendedOnAHandleOfAnotherScheduler) {
   EXPECT_TRUE(awaiter.cancelled());
   target.wait();
   EXPECT_TRUE(target.cancelled()) << "the awaiter's cancellation was not passed on";
+}
+
+TEST(SchedulerDeathTest, DestroyingASchedulerOnItsOwnWorkerAbortsNamingTheFix) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto sched = std::make_unique<weft::scheduler>(1);
+        auto destroy = [](std::unique_ptr<weft::scheduler>& s) -> weft::task<void> {
+          s.reset();  // on the scheduler's own worker
+          co_return;
+        };
+        weft::task_handle<void> h = sched->spawn(destroy(sched));
+        h.wait();
+      },
+      "Destroy the scheduler from a thread that is not one of its workers");
 }
 
 TEST(Scheduler, DestroyingASchedulerRightAfterAWakeFromAnotherSchedulersWorkerIsSafe) {

@@ -1,6 +1,5 @@
-// weft::shield: asyncio.shield (issue 4, "shield" line). Cancelling the
-// caller does not cancel the shielded task; the caller gets cancelled_error
-// at once.
+// weft::shield: asyncio.shield. Cancelling the caller does not cancel the
+// shielded task; the caller gets cancelled_error at once.
 
 #include <weft/weft.hpp>
 
@@ -147,6 +146,26 @@ TEST(Shield, AnEmptyHandleThrowsInvalidStateNamingTheFix) {
   auto h = sched.spawn(body());
   h.wait();
   WEFT_EXPECT_THROW_NAMING(h.result(), weft::invalid_state_error, "handle returned by spawn()");
+}
+
+TEST(Shield, ShieldingItsOwnHandleThrowsInvalidStateNamingTheFix) {
+  weft_test::hang_guard guard(std::chrono::seconds(60), "a task shielding its own handle");
+  weft::scheduler sched{1};
+  weft::task_handle<int> self;
+  std::atomic<bool> ready{false};
+  auto body = [](weft::task_handle<int>& self, std::atomic<bool>& ready) -> weft::task<int> {
+    while (!ready.load()) co_await weft::yield();
+    try {
+      co_return co_await weft::shield(self);
+    } catch (const weft::invalid_state_error& e) {
+      EXPECT_TRUE(contains(e.what(), "await another task's handle"));
+      co_return -1;
+    }
+  };
+  self = sched.spawn(body(self, ready));
+  ready = true;
+  self.wait();
+  EXPECT_EQ(self.result(), -1);
 }
 
 TEST(Shield, ATaskOperandOutsideATaskThrowsInvalidState) {

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "stress_support.hpp"
 #include "support.hpp"
 
 namespace {
@@ -44,8 +45,6 @@ constexpr long k_default_tasks = 1'000'000;
 constexpr int k_producers = 4;
 constexpr int k_parents_per_round = 256;
 constexpr int k_children = 3;
-
-std::optional<std::uint64_t> g_seed_flag;
 
 using weft_test::env_double;
 using weft_test::splitmix;
@@ -534,16 +533,14 @@ class watchdog {
 }  // namespace
 
 TEST(SpawnStress, EveryTaskReachesExactlyOneTerminalStateUnderRacingCancels) {
-  const std::uint64_t seed = g_seed_flag ? *g_seed_flag : std::random_device{}();
-  const double scale = env_double("WEFT_STRESS_SCALE", 1.0);
-  const long target = std::max(1000L, static_cast<long>(static_cast<double>(k_default_tasks) * scale));
+  const std::uint64_t seed = weft_test::stress_seed();
+  // Sanitizer builds run the full count too (no smaller default there).
+  const long target = weft_test::scaled_count(k_default_tasks, 1000);
   const double stall = env_double("WEFT_STRESS_STALL_S", 60.0);
   const std::size_t workers =
       std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 4);
-  std::printf("spawn_stress: seed %llu (replay: --seed %llu), %ld tasks, %zu workers\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed),
-              target, workers);
-  std::fflush(stdout);
+  weft_test::print_stress_seed(", " + std::to_string(target) + " tasks, " + std::to_string(workers) +
+                               " workers");
   SCOPED_TRACE("seed " + std::to_string(seed));
   RecordProperty("seed", std::to_string(seed));
 
@@ -586,20 +583,4 @@ TEST(SpawnStress, EveryTaskReachesExactlyOneTerminalStateUnderRacingCancels) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);  // removes the gtest flags
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    if (arg == "--seed" && i + 1 < argc) {
-      value = argv[++i];
-    } else if (arg.rfind("--seed=", 0) == 0) {
-      value = arg.substr(7);
-    } else {
-      std::fprintf(stderr, "spawn_stress: unknown argument %s (use --seed S)\n", arg.c_str());
-      return 2;
-    }
-    g_seed_flag = std::stoull(value);
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return weft_test::stress_main(argc, argv, "spawn_stress"); }

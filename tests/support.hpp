@@ -1,7 +1,9 @@
 #pragma once
 // Helpers shared by weft's tests: a counting type that catches leaks and
 // double destruction, misuse checks that look at the type and the message,
-// and gates that pin a scheduler's workers without sleeping.
+// gates that pin a scheduler's workers without sleeping, small task bodies,
+// and a guard that turns a hang into a report. The stress and soak programs
+// add tests/stress_support.hpp.
 
 #include <weft/weft.hpp>
 
@@ -14,13 +16,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <optional>
+#include <stdexcept>
 #include <thread>
 #include <latch>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace weft_test {
 
@@ -122,36 +123,28 @@ class hang_guard {
   std::thread thread_;
 };
 
-/// Invariant failures of a stress or torture round, from any thread: all
-/// are counted, the first 20 kept for the report.
-class failure_log {
- public:
-  void add(std::string what) {
-    std::lock_guard lock(mutex_);
-    ++count_;
-    if (first_.size() < 20) first_.push_back(std::move(what));
-  }
-  long count() const {
-    std::lock_guard lock(mutex_);
-    return count_;
-  }
-  std::string report() const {
-    std::lock_guard lock(mutex_);
-    std::string text;
-    for (const auto& f : first_) text += "  " + f + "\n";
-    return text;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  long count_ = 0;
-  std::vector<std::string> first_;
-};
-
 /// Counts its run, then returns `v` without suspending.
 inline weft::task<int> mark_and_return(std::atomic<int>& runs, int v) {
   runs.fetch_add(1);
   co_return v;
+}
+
+/// Runs `body()` (a task) on `sched` and returns the message of the
+/// invalid_state_error it threw, or a description of what happened
+/// instead ("no exception", "wrong exception type: ...").
+template <class Body>
+std::string misuse_message(weft::scheduler& sched, Body body) {
+  auto probe = [](Body body) -> weft::task<std::string> {
+    try {
+      co_await body();
+    } catch (const weft::invalid_state_error& e) {
+      co_return e.what();
+    } catch (const std::exception& e) {
+      co_return std::string("wrong exception type: ") + e.what();
+    }
+    co_return "no exception";
+  };
+  return weft::sync_wait(sched, probe(std::move(body)));
 }
 
 /// Returns `v` after one yield (a suspension point).
@@ -160,62 +153,62 @@ inline weft::task<int> value_after_yield(int v) {
   co_return v;
 }
 
-/// A positive number from the environment variable `name`, or `fallback`.
-inline double env_double(const char* name, double fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  char* end = nullptr;
-  double v = std::strtod(text, &end);
-  return (end != text && v > 0) ? v : fallback;
+/// value_after_yield whose frame also holds a `counted` (a parameter, so
+/// destroyed with the frame): a frame leaked or freed twice shows in
+/// counted::live / counted::double_destroyed. Returns `v + token.value`.
+inline weft::task<int> counted_value_after_yield(int v, counted token = counted{}) {
+  co_await weft::yield();
+  co_return v + token.value;
 }
 
-/// SplitMix64: a well-mixed 64-bit value from `x` (for deriving seeds).
-inline std::uint64_t splitmix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+/// An empty task: what is left of a counted_value_after_yield(0) after a
+/// move (the task it was moved into is destroyed unstarted).
+inline weft::task<int> moved_from_task() {
+  weft::task<int> t = counted_value_after_yield(0);
+  weft::task<int> sink = std::move(t);
+  return t;
 }
 
-/// Busy-waits for `pauses` pause instructions: a random delay that widens
-/// race windows in stress tests (never a way to wait for something).
-inline void spin(std::uint64_t pauses) {
-  for (std::uint64_t i = 0; i < pauses; ++i) weft::detail::cpu_relax();
+/// Throws std::runtime_error(`what`) after one yield (a suspension point),
+/// so it fails while running on a worker, never at spawn. `T` is the
+/// result type the caller needs (a vector of task_handle<void>, say).
+template <class T = int>
+weft::task<T> fail_after_yield(std::string what = "failing on purpose") {
+  co_await weft::yield();
+  throw std::runtime_error(what);
 }
 
-/// The flags of a soak program (tests/torture.cpp, tests/fork_join_storm.cpp):
-/// `--seed S`, `--seconds N`, `--rounds N`, each also as `--flag=V`.
-struct soak_flags {
-  std::optional<std::uint64_t> seed;
-  std::optional<double> seconds;
-  std::optional<long> rounds;
-};
-
-/// Parses what InitGoogleTest left of argv into `out`; on an unknown
-/// argument prints what `program` accepts and returns false.
-inline bool parse_soak_flags(int argc, char** argv, const char* program, soak_flags& out) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value_of = [&](const char* name) -> std::optional<std::string> {
-      const std::string flag = std::string("--") + name;
-      if (arg == flag && i + 1 < argc) return std::string(argv[++i]);
-      if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
-      return std::nullopt;
-    };
-    if (auto v = value_of("seed")) {
-      out.seed = std::stoull(*v);
-    } else if (auto s = value_of("seconds")) {
-      out.seconds = std::stod(*s);
-    } else if (auto n = value_of("rounds")) {
-      out.rounds = std::stol(*n);
-    } else {
-      std::fprintf(stderr, "%s: unknown argument %s (use --seed S, --seconds N, --rounds N)\n",
-                   program, arg.c_str());
-      return false;
-    }
+/// Holds the only worker of a one-worker scheduler from construction (which
+/// returns once the worker is held) until unpin() or destruction, so tasks
+/// spawned meanwhile stay queued behind it, unstarted.
+class worker_pin {
+ public:
+  explicit worker_pin(weft::scheduler& sched)
+      : handle_(sched.spawn(occupy_worker(started_, release_))) {
+    started_.wait();
   }
-  return true;
-}
+  ~worker_pin() { unpin(); }
+  worker_pin(const worker_pin&) = delete;
+  worker_pin& operator=(const worker_pin&) = delete;
+
+  /// Releases the worker and waits until the pinning task has ended; later
+  /// calls do nothing.
+  void unpin() {
+    if (!pinned_) return;
+    pinned_ = false;
+    release_.count_down();
+    handle_.wait();
+  }
+
+  /// The task that holds the worker (done only once unpinned).
+  const weft::task_handle<void>& pinning_task() const { return handle_; }
+
+ private:
+  std::latch started_{1};
+  std::latch release_{1};
+  weft::task_handle<void> handle_;
+  bool pinned_ = true;
+};
 
 }  // namespace weft_test
 

@@ -1,7 +1,7 @@
-// weft::task_group: structured concurrency, asyncio.TaskGroup (issue 4,
-// "Structured concurrency" section): join waits for all, the first failure
-// cancels the rest and is rethrown after all ended, the owner's
-// cancellation reaches every child and join still waits for them.
+// weft::task_group: structured concurrency, asyncio.TaskGroup: join waits
+// for all, the first failure cancels the rest and is rethrown after all
+// ended, the owner's cancellation reaches every child and join still waits
+// for them.
 
 #include <weft/weft.hpp>
 
@@ -24,10 +24,7 @@ using weft_test::contains;
 
 namespace {
 
-weft::task<int> value_after_yield(int v) {
-  co_await weft::yield();
-  co_return v;
-}
+using weft_test::value_after_yield;
 
 // Sleeps for an hour; on cancel, records the reason and does a suspending
 // cleanup (so "no child outlives the join" is observable) before ending.
@@ -56,10 +53,7 @@ weft::task<void> sleep_with_cleanup(sleeper_probe& p, std::atomic<int>* asleep =
   if (cancelled) std::rethrow_exception(cancelled);
 }
 
-weft::task<void> fail_after_yield(std::string what) {
-  co_await weft::yield();
-  throw std::runtime_error(what);
-}
+using weft_test::fail_after_yield;
 
 }  // namespace
 
@@ -100,7 +94,7 @@ TEST(TaskGroup, FirstFailureCancelsTheOtherChildrenAndIsRethrownAfterAllEnded) {
     std::atomic<int> asleep{0};
     for (int i = 0; i < 3; ++i) g.spawn(sleep_with_cleanup(p[i], &asleep));
     while (asleep.load() < 3) co_await weft::yield();
-    g.spawn(fail_after_yield("fetch failed"));
+    g.spawn(fail_after_yield<void>("fetch failed"));
     try {
       co_await g.join();
     } catch (const std::runtime_error&) {
@@ -124,7 +118,7 @@ TEST(TaskGroup, AChildFailureDoesNotCancelTheOwnersBody) {
   weft::scheduler sched{2};
   auto body = []() -> weft::task<std::string> {
     weft::task_group g;
-    auto failing = g.spawn(fail_after_yield("child failed"));
+    auto failing = g.spawn(fail_after_yield<void>("child failed"));
     // The owner goes on suspending while the failure happens: its own
     // suspension points do not throw.
     while (!failing.done()) co_await weft::yield();
@@ -160,7 +154,7 @@ TEST(TaskGroup, ChildSpawnedAfterAFailureIsCancelledAsSiblingFailed) {
   sleeper_probe late;
   auto body = [](sleeper_probe& late) -> weft::task<void> {
     weft::task_group g;
-    auto failing = g.spawn(fail_after_yield("early failure"));
+    auto failing = g.spawn(fail_after_yield<void>("early failure"));
     while (!failing.done()) co_await weft::yield();
     g.spawn(sleep_with_cleanup(late));
     co_await g.join();
@@ -349,6 +343,39 @@ TEST(TaskGroup, DestroyingAnUnjoinedGroupCancelsItsUnfinishedChildren) {
   EXPECT_TRUE(contains(child.cancel_reason()->message, "without join()"));
 }
 
+TEST(TaskGroup, AGroupUnwoundByAnExceptionBeforeJoinCancelsItsChildrenAndKeepsTheException) {
+  weft::scheduler sched{2};
+  std::atomic<bool> asleep{false};
+  weft::task_handle<void> child;
+  auto sleeper = [](std::atomic<bool>& asleep) -> weft::task<void> {
+    asleep = true;
+    co_await weft::sleep_for(1h);
+  };
+  auto owner = [&sleeper](std::atomic<bool>& asleep,
+                          weft::task_handle<void>& child) -> weft::task<void> {
+    weft::task_group g;
+    child = g.spawn(sleeper(asleep));
+    while (!asleep.load()) co_await weft::yield();
+    throw std::runtime_error("owner failed before join");  // unwinds the group
+  };
+#ifndef NDEBUG
+  ::testing::internal::CaptureStderr();
+#endif
+  auto h = sched.spawn(owner(asleep, child));
+  h.wait();
+  child.wait();
+#ifndef NDEBUG
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(contains(err, "co_await group.join() before the group goes out of scope"))
+      << "debug builds report the misuse and name the fix";
+#endif
+  WEFT_EXPECT_THROW_NAMING(h.result(), std::runtime_error, "owner failed before join");
+  EXPECT_FALSE(h.cancelled()) << "the owner's own exception is kept";
+  EXPECT_TRUE(child.cancelled());
+  ASSERT_TRUE(child.cancel_reason().has_value());
+  EXPECT_EQ(child.cancel_reason()->kind, weft::cancel_kind::parent_cancelled);
+}
+
 TEST(TaskGroup, SpawnOutsideATaskThrowsInvalidStateNamingTheFix) {
   weft::task_group g;
   WEFT_EXPECT_THROW_NAMING(g.spawn(value_after_yield(1)), weft::invalid_state_error,
@@ -364,7 +391,7 @@ TEST(TaskGroup, ASiblingsFailureRacingTheOwnersCancelEndsInOneOfTheTwoWithNoChil
     weft::task_group g;
     auto sleeper = []() -> weft::task<void> { co_await weft::sleep_for(1h); };
     handles.push_back(g.spawn(sleeper()));
-    handles.push_back(g.spawn(fail_after_yield("racing failure")));
+    handles.push_back(g.spawn(fail_after_yield<void>("racing failure")));
     handles.push_back(g.spawn(sleeper()));
     started = true;
     co_await g.join();

@@ -1,6 +1,6 @@
 // weft::task_handle<T>: copyable, thread-safe view of a spawned task;
 // result()/exception()/done()/cancelled()/wait()/co_await and the terminal
-// states (issue 3, "task_handle", "Terminal states" and "result()" lines).
+// states.
 
 #include <weft/weft.hpp>
 
@@ -20,15 +20,9 @@
 
 namespace {
 
-weft::task<int> value_after_yield(int v) {
-  co_await weft::yield();
-  co_return v;
-}
+using weft_test::value_after_yield;
 
-weft::task<int> fail_after_yield(std::string what) {
-  co_await weft::yield();
-  throw std::runtime_error(what);
-}
+using weft_test::fail_after_yield;
 
 weft::task<int> wait_then_return(std::latch& started, std::latch& release, int v) {
   started.count_down();
@@ -144,6 +138,15 @@ TEST(TaskHandle, EmptyHandleThrowsInvalidStateNamingTheFix) {
   WEFT_EXPECT_THROW_NAMING(empty.wait(), weft::invalid_state_error, "returned by spawn()");
   WEFT_EXPECT_THROW_NAMING(static_cast<void>(empty.cancel()), weft::invalid_state_error,
                            "returned by spawn()");
+}
+
+TEST(TaskHandle, AwaitingAnEmptyHandleThrowsInvalidStateNamingTheFix) {
+  weft::scheduler sched{1};
+  std::string msg = weft_test::misuse_message(sched, []() -> weft::task<void> {
+    weft::task_handle<int> empty;
+    co_await empty;
+  });
+  EXPECT_TRUE(weft_test::contains(msg, "await the handle returned by spawn()")) << msg;
 }
 
 // ---- wait()

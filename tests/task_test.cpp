@@ -1,6 +1,6 @@
 // weft::task<T>: lazy, move-only, awaited inline without growing the stack,
-// destroyed without running if never started (issue 3, first line of the
-// semantics), plus the issue's example.
+// destroyed without running if never started, plus a first example:
+// spawn, wait, sync_wait, and cancel with a cleanup.
 
 #include <weft/weft.hpp>
 
@@ -21,7 +21,7 @@ namespace {
 
 using weft_test::counted;
 
-// ---- the issue's example, verbatim
+// ---- a first example: spawn, wait, sync_wait, cancel with a cleanup
 
 weft::task<int> answer() {
   co_await weft::yield();
@@ -44,7 +44,7 @@ weft::task<void> cleanup_on_cancel(std::atomic<bool>& started, std::atomic<bool>
 
 }  // namespace
 
-TEST(Task, IssueExampleBehavesAsItsCommentsSay) {
+TEST(Task, SpawnedTaskReturnsItsResultAndACancelledOneCleansUpAndReportsTheMessage) {
   weft::scheduler sched{2};
   weft::task_handle<int> h = sched.spawn(answer());
   h.wait();
@@ -123,6 +123,22 @@ TEST(Task, SpawningAMovedFromTaskThrowsInvalidStateNamingTheFix) {
                            weft::invalid_state_error, "create a new one");
   EXPECT_EQ(weft::sync_wait(sched, std::move(other)), 1);
   EXPECT_EQ(runs.load(), 1);
+}
+
+TEST(Task, AwaitingAMovedFromTaskThrowsInvalidStateNamingTheFix) {
+  counted::reset();
+  {
+    weft::scheduler sched{1};
+    std::string msg = weft_test::misuse_message(sched, []() -> weft::task<void> {
+      weft::task<int> t = weft_test::counted_value_after_yield(1);
+      weft::task<int> other = std::move(t);
+      co_await t;  // moved from
+      co_await other;
+    });
+    EXPECT_TRUE(weft_test::contains(msg, "moved from"));
+    EXPECT_TRUE(weft_test::contains(msg, "create a new one"));
+  }
+  EXPECT_EQ(counted::live.load(), 0) << "the task moved into `other` is destroyed unstarted";
 }
 
 TEST(Task, AwaitingATaskAlreadyAwaitedThrowsInvalidStateNamingTheFix) {

@@ -1,6 +1,6 @@
-// weft::timeout: asyncio.wait_for / asyncio.timeout (issue 4, "timeout"
-// and "timeout never discards" lines). The child's fate decides the
-// outcome; the caller's own cancellation is told apart from the timeout.
+// weft::timeout: asyncio.wait_for / asyncio.timeout, which never discards
+// the child's result. The child's fate decides the outcome; the caller's
+// own cancellation is told apart from the timeout.
 
 #include <weft/weft.hpp>
 
@@ -254,6 +254,20 @@ TEST(Timeout, VoidAndMoveOnlyChildrenWork) {
     co_return *p;
   };
   EXPECT_EQ(weft::sync_wait(sched, body()), 5);
+}
+
+TEST(Timeout, GivenAMovedFromTaskThrowsInvalidStateNamingTheFixAndLeaksNothing) {
+  using weft_test::counted;
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    std::string timed = weft_test::misuse_message(sched, []() -> weft::task<void> {
+      co_await weft::timeout(1s, weft_test::moved_from_task());
+    });
+    EXPECT_TRUE(contains(timed, "create a new one")) << timed;
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
 }
 
 TEST(Timeout, HugeDurationDoesNotOverflow) {

@@ -50,6 +50,7 @@
 #include <tuple>
 #include <vector>
 
+#include "stress_support.hpp"
 #include "support.hpp"
 
 namespace {

@@ -1,8 +1,7 @@
-// weft::uncancellable: cleanup that must suspend (issue 4, "uncancellable"
-// and "uncancellable(task, grace)" lines). Neither entry nor return throws
-// because of the caller's cancellation, the cleanup runs to completion with
-// cancellation masked, and the pending cancellation fires at the caller's
-// next suspension point.
+// weft::uncancellable and uncancellable(task, grace): cleanup that must
+// suspend. Neither entry nor return throws because of the caller's
+// cancellation, the cleanup runs to completion with cancellation masked,
+// and the pending cancellation fires at the caller's next suspension point.
 
 #include <weft/weft.hpp>
 
@@ -84,6 +83,20 @@ TEST(Uncancellable, RethrowsTheChildsException) {
   auto h = sched.spawn(body());
   h.wait();
   WEFT_EXPECT_THROW_NAMING(h.result(), std::runtime_error, "flush failed");
+}
+
+TEST(Uncancellable, GivenAMovedFromTaskThrowsInvalidStateNamingTheFixAndLeaksNothing) {
+  using weft_test::counted;
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    std::string masked = weft_test::misuse_message(sched, []() -> weft::task<void> {
+      co_await weft::uncancellable(weft_test::moved_from_task());
+    });
+    EXPECT_TRUE(contains(masked, "create a new one")) << masked;
+  }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
 }
 
 TEST(Uncancellable, PendingCancellationDoesNotThrowOnEntryNorInsideNorOnReturnButAtTheNextPoint) {

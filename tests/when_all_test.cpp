@@ -1,7 +1,7 @@
-// weft::when_all: fork-join over a tuple or a vector of tasks (issue 4,
-// "when_all" line): results in order, the first failure cancels the
-// siblings and is rethrown after all ended, the caller's cancellation
-// reaches every child, a cancelled child is not a failure.
+// weft::when_all: fork-join over a tuple or a vector of tasks: results in
+// order, the first failure cancels the siblings and is rethrown after all
+// ended, the caller's cancellation reaches every child, a cancelled child
+// is not a failure.
 
 #include <weft/weft.hpp>
 
@@ -40,10 +40,7 @@ struct end_guard {
   ~end_guard() { flag = true; }
 };
 
-weft::task<int> value_after_yield(int v) {
-  co_await weft::yield();
-  co_return v;
-}
+using weft_test::value_after_yield;
 
 weft::task<void> just_yield() { co_await weft::yield(); }
 
@@ -61,10 +58,7 @@ weft::task<int> sleep_for_an_hour(child_probe& p, std::atomic<int>* asleep = nul
   co_return 0;
 }
 
-weft::task<int> fail_after_yield(std::string what) {
-  co_await weft::yield();
-  throw std::runtime_error(what);
-}
+using weft_test::fail_after_yield;
 
 weft::task<counted> make_counted(int v) {
   co_await weft::yield();
@@ -197,6 +191,28 @@ TEST(WhenAll, ValuesAndFramesAreDestroyedExactlyOnce) {
     };
     EXPECT_EQ(weft::sync_wait(sched, body()), 3 + 190 + 190);
   }
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
+}
+
+TEST(WhenAll, GivenAMovedFromTaskThrowsInvalidStateNamingTheFixAndLeaksNothing) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    std::string all = weft_test::misuse_message(sched, []() -> weft::task<void> {
+      std::vector<weft::task<int>> v;
+      v.push_back(weft_test::counted_value_after_yield(1));
+      v.push_back(weft_test::moved_from_task());
+      co_await weft::when_all(std::move(v));
+    });
+    EXPECT_TRUE(contains(all, "create a new one")) << all;
+    std::string all_tuple = weft_test::misuse_message(sched, []() -> weft::task<void> {
+      co_await weft::when_all(weft_test::counted_value_after_yield(1), weft_test::moved_from_task(),
+                              weft_test::counted_value_after_yield(2));
+    });
+    EXPECT_TRUE(contains(all_tuple, "create a new one")) << all_tuple;
+  }
+  // The valid tasks passed alongside the empty one are destroyed unstarted.
   EXPECT_EQ(counted::live.load(), 0);
   EXPECT_EQ(counted::double_destroyed.load(), 0);
 }

@@ -1,6 +1,6 @@
-// weft::when_any: the first of several tasks to finish (issue 4, "when_any"
-// line): its index and value, the others cancelled and awaited before it
-// returns (no orphans), the first failure rethrown.
+// weft::when_any: the first of several tasks to finish: its index and
+// value, the others cancelled and awaited before it returns (no orphans),
+// the first failure rethrown.
 
 #include <weft/weft.hpp>
 
@@ -57,10 +57,7 @@ weft::task<int> value_when(std::atomic<bool>& go, int v) {
   co_return v;
 }
 
-weft::task<int> value_after_yield(int v) {
-  co_await weft::yield();
-  co_return v;
-}
+using weft_test::value_after_yield;
 
 weft::task<counted> make_counted(int v) {
   co_return counted(v);
@@ -193,6 +190,23 @@ TEST(WhenAny, FirstToFinishEndedCancelledThrowsCancelledError) {
 TEST(WhenAny, EmptyVectorThrowsInvalidArgumentNamingTheFix) {
   WEFT_EXPECT_THROW_NAMING(weft::when_any(std::vector<weft::task<int>>{}),
                            weft::invalid_argument_error, "pass at least one task");
+}
+
+TEST(WhenAny, GivenAMovedFromTaskThrowsInvalidStateNamingTheFixAndLeaksNothing) {
+  counted::reset();
+  {
+    weft::scheduler sched{2};
+    std::string any = weft_test::misuse_message(sched, []() -> weft::task<void> {
+      std::vector<weft::task<int>> v;
+      v.push_back(weft_test::moved_from_task());
+      v.push_back(weft_test::counted_value_after_yield(1));
+      co_await weft::when_any(std::move(v));
+    });
+    EXPECT_TRUE(contains(any, "create a new one")) << any;
+  }
+  // The valid task passed alongside the empty one is destroyed unstarted.
+  EXPECT_EQ(counted::live.load(), 0);
+  EXPECT_EQ(counted::double_destroyed.load(), 0);
 }
 
 TEST(WhenAny, CancellingTheCallerCancelsEveryChildWakesItPromptlyAndWaitsForThemAll) {

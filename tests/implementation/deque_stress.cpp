@@ -18,13 +18,13 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "stress_support.hpp"
 
 namespace {
 
@@ -32,37 +32,10 @@ using weft::detail::k_no_work;
 using weft::detail::work_deque;
 using weft::detail::work_item;
 
-std::optional<std::uint64_t> g_seed_flag;
+using weft_test::seed_for_test;
 
-#if WEFT_SANITIZED
-constexpr double k_default_scale = 0.5;
-#else
-constexpr double k_default_scale = 1.0;
-#endif
-
-double scale() {
-  const char* text = std::getenv("WEFT_STRESS_SCALE");
-  if (text == nullptr || *text == '\0') return k_default_scale;
-  char* end = nullptr;
-  double v = std::strtod(text, &end);
-  return (end != text && v > 0) ? v : k_default_scale;
-}
-
-long scaled(long n) { return std::max(1000L, static_cast<long>(static_cast<double>(n) * scale())); }
-
-std::uint64_t g_seed = 0;  // chosen in main(), printed by the first test that runs
-
-// Each test draws from its own stream of the run's seed.
-std::uint64_t seed_for_test(std::uint64_t test) {
-  static const bool printed = [] {
-    std::printf("deque_stress: seed %llu (replay: --seed %llu)\n",
-                static_cast<unsigned long long>(g_seed), static_cast<unsigned long long>(g_seed));
-    std::fflush(stdout);
-    return true;
-  }();
-  static_cast<void>(printed);
-  return g_seed ^ (0x9E3779B97F4A7C15ull * test);
-}
+// Item counts: half in the sanitizer builds unless WEFT_STRESS_SCALE is set.
+long scaled(long n) { return weft_test::scaled_count(n, 1000, 0.5); }
 
 // Items are 1..n (0 is k_no_work); taken[i - 1] counts how often item i was
 // handed out, by whom.
@@ -217,7 +190,7 @@ TEST(DequeStress, TheLastItemGoesToExactlyOneOfTheOwnerAndTheThieves) {
       long burst = std::min<long>(1 + static_cast<long>(rng() % 2), n - next + 1);
       for (long i = 0; i < burst; ++i) d.push(static_cast<work_item>(next++));
       // A random pause lets a thief reach the item as the owner pops it.
-      for (int spin = static_cast<int>(rng() % 64); spin > 0; --spin) weft::detail::cpu_relax();
+      weft_test::spin(rng() % 64);
       for (long i = 0; i < burst; ++i) {
         work_item item = d.pop();
         if (item == k_no_work) break;
@@ -256,21 +229,4 @@ TEST(DequeStress, ThievesStealingWhileTheOwnerOnlyPushesSeeEveryItemAcrossGrowth
   taken.check("push-only with growth");
 }
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);  // removes the gtest flags
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    if (arg == "--seed" && i + 1 < argc) {
-      value = argv[++i];
-    } else if (arg.rfind("--seed=", 0) == 0) {
-      value = arg.substr(7);
-    } else {
-      std::fprintf(stderr, "deque_stress: unknown argument %s (use --seed S)\n", arg.c_str());
-      return 2;
-    }
-    g_seed_flag = std::stoull(value);
-  }
-  g_seed = g_seed_flag ? *g_seed_flag : std::random_device{}();
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return weft_test::stress_main(argc, argv, "deque_stress"); }
