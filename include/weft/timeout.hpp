@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include <weft/task.hpp>
-#include <weft/detail/timeout_awaiter.hpp>
+#include <weft/detail/solo_join.hpp>
 
 namespace weft {
 

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include <weft/task.hpp>
-#include <weft/detail/uncancellable_awaiter.hpp>
+#include <weft/detail/solo_join.hpp>
 
 namespace weft {
 
@@ -24,12 +24,9 @@ struct uncancellable_awaitable {
 /// caller's pending cancellation fires at its next suspension point after.
 /// Returns the child's value or rethrows its exception.
 ///
-/// C++ forbids co_await in a catch block; the idiom is:
-///   std::exception_ptr cancelled;
-///   try { co_await work(); } catch (const weft::cancelled_error&) {
-///     cancelled = std::current_exception(); }
-///   co_await weft::uncancellable(cleanup());
-///   if (cancelled) std::rethrow_exception(cancelled);
+/// C++ forbids co_await in a catch block: catch cancelled_error into an
+/// exception_ptr, run the cleanup after the handler, then rethrow (the
+/// idiom is in docs/guide.md, "Cancellation and cleanup").
 template <class T>
 uncancellable_awaitable<T> uncancellable(task<T> child) {
   return {std::move(child), std::nullopt};

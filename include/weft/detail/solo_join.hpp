@@ -1,6 +1,6 @@
 #pragma once
 // One child run under a join, optionally with a timer that cancels it
-// (reason timeout): the machinery of weft::timeout and weft::uncancellable.
+// (reason timeout): the awaiter of weft::timeout and weft::uncancellable.
 
 #include <chrono>
 #include <optional>
@@ -108,6 +108,31 @@ struct solo_join_awaiter : join_base {
   std::chrono::steady_clock::duration limit{};
   bool has_timer = false;
   bool expired_at_start = false;
+};
+
+/// `co_await weft::timeout(limit, child)` and `co_await
+/// weft::uncancellable(child[, grace])` are solo joins that differ in their
+/// options: a timeout's timer cancels the child and the parent's cancel
+/// reaches it; an uncancellable child ignores both the parent's cancel and
+/// the scheduler's shutdown, with the grace, if any, as its timer.
+template <class T>
+struct awaitable_traits<timeout_awaitable<T>> {
+  static solo_join_awaiter<T> transform(task_state* root, timeout_awaitable<T>& a) {
+    return solo_join_awaiter<T>(root, a.child, {a.limit, true, false}, "weft::timeout");
+  }
+  static solo_join_awaiter<T> transform(task_state* root, timeout_awaitable<T>&& a) {
+    return transform(root, a);
+  }
+};
+
+template <class T>
+struct awaitable_traits<uncancellable_awaitable<T>> {
+  static solo_join_awaiter<T> transform(task_state* root, uncancellable_awaitable<T>& a) {
+    return solo_join_awaiter<T>(root, a.child, {a.grace, false, true}, "weft::uncancellable");
+  }
+  static solo_join_awaiter<T> transform(task_state* root, uncancellable_awaitable<T>&& a) {
+    return transform(root, a);
+  }
 };
 
 }  // namespace weft::detail
