@@ -126,6 +126,45 @@ inline void report_quantiles(benchmark::State& state, std::vector<double>& sampl
   state.counters[prefix + "p99_us"] = at(0.99) * 1e6;
 }
 
+/// The worker count of a row: its benchmark argument.
+inline std::size_t workers_of(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
+
+/// Unless `got == expected`, calls SkipWithError("<what> <got>, expected
+/// <expected>"), `what` naming the family and the quantity ("fib: wrong
+/// result"). Says whether they matched.
+template <class T>
+bool check_result(benchmark::State& state, const char* what, const T& got, const T& expected) {
+  if (got == expected) return true;
+  state.SkipWithError(
+      (std::string(what) + " " + std::to_string(got) + ", expected " + std::to_string(expected))
+          .c_str());
+  return false;
+}
+
+/// Runs `compute(n)` each iteration and checks it against `expected` with
+/// check_result; stops at the first mismatch.
+template <class N, class T, class Fn>
+void run_checked(benchmark::State& state, const char* what, N n, T expected, Fn compute) {
+  for (auto _ : state) {
+    if (!check_result(state, what, static_cast<T>(compute(n)), expected)) break;
+  }
+}
+
+#ifdef WEFT_BENCH_HAVE_OPENMP
+/// Runs `fn()` on one thread of a fresh team of `threads` OpenMP threads (the
+/// others run the tasks it creates) and returns its result.
+template <class Fn>
+auto on_omp_team(int threads, Fn fn) -> decltype(fn()) {
+  decltype(fn()) result{};
+#pragma omp parallel num_threads(threads) shared(result, fn)
+#pragma omp single
+  result = fn();
+  return result;
+}
+#endif
+
 /// The moment a weft task became terminal, stamped by a done callback on the
 /// thread that ended it. Observing it costs the workers nothing: when()
 /// sleeps in the kernel until the stamp is there, where handle.wait() would

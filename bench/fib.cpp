@@ -92,21 +92,11 @@ template <class Fn>
 void run_checked(benchmark::State& state, Fn compute) {
   int n = fib_n();
   benchmark::DoNotOptimize(n);
-  const int expected = fib_serial(n);
-  for (auto _ : state) {
-    int got = compute(n);
-    if (got != expected) {
-      state.SkipWithError(("fib: wrong result " + std::to_string(got) + ", expected " +
-                           std::to_string(expected)).c_str());
-      break;
-    }
-  }
+  weft_bench::run_checked(state, "fib: wrong result", n, fib_serial(n), compute);
   weft_bench::report_peak_rss(state);
 }
 
-std::size_t workers_of(const benchmark::State& state) {
-  return static_cast<std::size_t>(state.range(0));
-}
+using weft_bench::workers_of;
 
 /// The when_all row with tracing off or on; times sync_wait only (manual
 /// time), checked like every row.
@@ -123,11 +113,7 @@ void run_traced(benchmark::State& state, bool trace) {
     const int got = weft::sync_wait(sched, fib_when_all(n));
     const auto end = std::chrono::steady_clock::now();
     state.SetIterationTime(std::chrono::duration<double>(end - begin).count());
-    if (got != expected) {
-      state.SkipWithError(("fib: wrong result " + std::to_string(got) + ", expected " +
-                           std::to_string(expected)).c_str());
-      break;
-    }
+    if (!weft_bench::check_result(state, "fib: wrong result", got, expected)) break;
   }
   weft_bench::report_peak_rss(state);
 }
@@ -151,11 +137,7 @@ void register_rows() {
   weft_bench::add("fib", "omp_task", [](benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     run_checked(state, [threads](int n) {
-      int result = 0;
-#pragma omp parallel num_threads(threads) shared(result) firstprivate(n)
-#pragma omp single
-      result = fib_omp(n);
-      return result;
+      return weft_bench::on_omp_team(threads, [n] { return fib_omp(n); });
     });
   });
 #endif

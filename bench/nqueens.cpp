@@ -116,24 +116,16 @@ long queens_omp(board b, int row, int n) {
 template <class Fn>
 void run_checked(benchmark::State& state, Fn compute) {
   const int n = queens_n();
-  const long expected = queens_serial(board{}, 0, n);
-  for (auto _ : state) {
-    long got = compute(n);
-    if (got != expected) {
-      state.SkipWithError(("nqueens: wrong count " + std::to_string(got) + ", expected " +
-                           std::to_string(expected)).c_str());
-      break;
-    }
-  }
+  weft_bench::run_checked(state, "nqueens: wrong count", n, queens_serial(board{}, 0, n), compute);
 }
 
 void register_rows() {
   weft_bench::add("nqueens", "weft", [](benchmark::State& state) {
-    weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
+    weft::scheduler sched{weft_bench::workers_of(state)};
     run_checked(state, [&](int n) { return weft::sync_wait(sched, queens_weft(board{}, 0, n)); });
   });
   weft_bench::add("nqueens", "weft_when_all", [](benchmark::State& state) {
-    weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
+    weft::scheduler sched{weft_bench::workers_of(state)};
     run_checked(state,
                 [&](int n) { return weft::sync_wait(sched, queens_weft_when_all(board{}, 0, n)); });
   });
@@ -147,11 +139,7 @@ void register_rows() {
   weft_bench::add("nqueens", "omp_task", [](benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     run_checked(state, [threads](int n) {
-      long result = 0;
-#pragma omp parallel num_threads(threads) shared(result) firstprivate(n)
-#pragma omp single
-      result = queens_omp(board{}, 0, n);
-      return result;
+      return weft_bench::on_omp_team(threads, [n] { return queens_omp(board{}, 0, n); });
     });
   });
 #endif

@@ -94,25 +94,17 @@ std::uint64_t skynet_omp(std::uint64_t num, std::uint64_t size) {
 template <class Fn>
 void run_checked(benchmark::State& state, Fn compute) {
   const std::uint64_t n = leaves();
-  const std::uint64_t expected = expected_sum(n);
-  for (auto _ : state) {
-    std::uint64_t got = compute(n);
-    if (got != expected) {
-      state.SkipWithError(("skynet: wrong sum " + std::to_string(got) + ", expected " +
-                           std::to_string(expected)).c_str());
-      break;
-    }
-  }
+  weft_bench::run_checked(state, "skynet: wrong sum", n, expected_sum(n), compute);
   weft_bench::report_peak_rss(state);
 }
 
 void register_rows() {
   weft_bench::add("skynet", "weft", [](benchmark::State& state) {
-    weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
+    weft::scheduler sched{weft_bench::workers_of(state)};
     run_checked(state, [&](std::uint64_t n) { return weft::sync_wait(sched, skynet_weft(0, n)); });
   });
   weft_bench::add("skynet", "weft_when_all", [](benchmark::State& state) {
-    weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
+    weft::scheduler sched{weft_bench::workers_of(state)};
     run_checked(state, [&](std::uint64_t n) {
       return weft::sync_wait(sched, skynet_weft_when_all(0, n));
     });
@@ -129,11 +121,7 @@ void register_rows() {
   weft_bench::add("skynet", "omp_task", [](benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     run_checked(state, [threads](std::uint64_t n) {
-      std::uint64_t result = 0;
-#pragma omp parallel num_threads(threads) shared(result) firstprivate(n)
-#pragma omp single
-      result = skynet_omp(0, n);
-      return result;
+      return weft_bench::on_omp_team(threads, [n] { return skynet_omp(0, n); });
     });
   });
 #endif

@@ -25,22 +25,8 @@ using kind = weft::cancel_kind;
 namespace {
 
 // Sleeps for an hour; records the reason its cancelled_error carried.
-struct probe {
-  std::atomic<bool> asleep{false};
-  std::optional<weft::cancel_reason> seen;
-};
-
-weft::task<int> sleep_and_record(probe& p, std::atomic<int>* asleep = nullptr) {
-  try {
-    p.asleep = true;
-    if (asleep != nullptr) asleep->fetch_add(1);
-    co_await weft::sleep_for(1h);
-  } catch (const weft::cancelled_error& e) {
-    p.seen = e.reason();
-    throw;
-  }
-  co_return 0;
-}
+using probe = weft_test::child_probe;
+using weft_test::sleep_for_an_hour;
 
 using weft_test::fail_after_yield;
 
@@ -68,8 +54,8 @@ TEST(CancelReason, KindNamesReadAsTheirEnumerators) {
 TEST(CancelReason, ADirectCancelIsKindUserWithItsMessage) {
   weft::scheduler sched{2};
   probe p;
-  auto h = sched.spawn(sleep_and_record(p));
-  while (!p.asleep.load()) std::this_thread::yield();
+  auto h = sched.spawn(sleep_for_an_hour(p));
+  while (!p.started.load()) std::this_thread::yield();
   h.cancel("by hand");
   h.wait();
   EXPECT_EQ(h.cancel_reason(), reason(kind::user, "by hand"));
@@ -79,7 +65,7 @@ TEST(CancelReason, ADirectCancelIsKindUserWithItsMessage) {
 TEST(CancelReason, TheChildOfAnExpiredTimeoutIsKindTimeout) {
   weft::scheduler sched{2};
   probe p;
-  auto body = [](probe& p) -> weft::task<int> { co_return co_await weft::timeout(1ms, sleep_and_record(p)); };
+  auto body = [](probe& p) -> weft::task<int> { co_return co_await weft::timeout(1ms, sleep_for_an_hour(p)); };
   auto h = sched.spawn(body(p));
   h.wait();
   ASSERT_TRUE(p.seen.has_value());
@@ -90,18 +76,18 @@ TEST(CancelReason, SiblingsOfAFailureAreKindSiblingFailedInWhenAllWhenAnyAndTask
   weft::scheduler sched{2};
   probe in_all, in_any, in_group;
   auto all = [](probe& p) -> weft::task<void> {
-    co_await weft::when_all(sleep_and_record(p), fail_after_yield("sibling broke"));
+    co_await weft::when_all(sleep_for_an_hour(p), fail_after_yield("sibling broke"));
   };
   auto any = [](probe& p) -> weft::task<void> {
     std::vector<weft::task<int>> tasks;
-    tasks.push_back(sleep_and_record(p));
+    tasks.push_back(sleep_for_an_hour(p));
     tasks.push_back(fail_after_yield("sibling broke"));
     co_await weft::when_any(std::move(tasks));
   };
   auto group = [](probe& p) -> weft::task<void> {
     weft::task_group g;
-    g.spawn(sleep_and_record(p));
-    while (!p.asleep.load()) co_await weft::yield();
+    g.spawn(sleep_for_an_hour(p));
+    while (!p.started.load()) co_await weft::yield();
     g.spawn(fail_after_yield("sibling broke"));
     co_await g.join();
   };
@@ -121,18 +107,18 @@ TEST(CancelReason, ChildrenGroupMembersAndAwaitedHandlesOfACancelledWaiterAreKin
   probe in_all, in_group, awaited;
   std::atomic<int> asleep{0};
   auto all = [](probe& p, std::atomic<int>& a) -> weft::task<void> {
-    co_await weft::when_all(sleep_and_record(p, &a));
+    co_await weft::when_all(sleep_for_an_hour(p, &a));
   };
   auto group = [](probe& p, std::atomic<int>& a) -> weft::task<void> {
     weft::task_group g;
-    g.spawn(sleep_and_record(p, &a));
+    g.spawn(sleep_for_an_hour(p, &a));
     co_await g.join();
   };
   auto await_handle = [](weft::task_handle<int> t, std::atomic<int>& a) -> weft::task<int> {
     a.fetch_add(1);  // a cancel from here on reaches `t` (also before the await)
     co_return co_await t;
   };
-  auto target = sched.spawn(sleep_and_record(awaited, &asleep));
+  auto target = sched.spawn(sleep_for_an_hour(awaited, &asleep));
   std::vector<weft::task_handle<void>> waiters{sched.spawn(all(in_all, asleep)),
                                                sched.spawn(group(in_group, asleep))};
   auto handle_waiter = sched.spawn(await_handle(target, asleep));
@@ -156,8 +142,8 @@ TEST(CancelReason, SchedulerShutdownIsKindShutdown) {
   weft::task_handle<int> h;
   {
     weft::scheduler sched{2};
-    h = sched.spawn(sleep_and_record(p));
-    while (!p.asleep.load()) std::this_thread::yield();
+    h = sched.spawn(sleep_for_an_hour(p));
+    while (!p.started.load()) std::this_thread::yield();
   }
   EXPECT_TRUE(h.cancelled());
   ASSERT_TRUE(h.cancel_reason().has_value());
@@ -198,12 +184,12 @@ TEST(CancelReason, TheRootRequestsMessageReachesEveryDescendantWhateverThePath) 
   std::atomic<int> asleep{0};
   auto member_group = [](probe& p, std::atomic<int>& a) -> weft::task<int> {
     weft::task_group g;
-    g.spawn(sleep_and_record(p, &a));
+    g.spawn(sleep_for_an_hour(p, &a));
     co_await g.join();
     co_return 0;
   };
   auto timed = [](probe& p, std::atomic<int>& a) -> weft::task<int> {
-    co_return co_await weft::timeout(1h, sleep_and_record(p, &a));
+    co_return co_await weft::timeout(1h, sleep_for_an_hour(p, &a));
   };
   auto middle = [](decltype(timed) t, decltype(member_group) mg, probe& gp, probe& mp,
                    std::atomic<int>& a) -> weft::task<void> {
@@ -317,10 +303,10 @@ TEST(CancelReason, ForAnEscapedCancelledErrorItIsTheReasonThatErrorCarries) {
   // The task is never cancelled itself: it awaits one that is.
   weft::scheduler sched{2};
   probe p;
-  auto target = sched.spawn(sleep_and_record(p));
+  auto target = sched.spawn(sleep_for_an_hour(p));
   auto waiter = [](weft::task_handle<int> t) -> weft::task<int> { co_return co_await t; };
   auto h = sched.spawn(waiter(target));
-  while (!p.asleep.load()) std::this_thread::yield();
+  while (!p.started.load()) std::this_thread::yield();
   target.cancel("upstream gone");
   h.wait();
   EXPECT_TRUE(h.cancelled());

@@ -210,17 +210,16 @@ weft::task<int> value(int v) { co_return v; }
 
 weft::task<void> sleep_an_hour() { co_await weft::sleep_for(1h); }
 
+// Suspends on `h` until it is done.
+weft::task<void> await_handle(weft::task_handle<void> h) { co_await h; }
+
 weft::task<void> fail_now() {
   throw std::runtime_error("boom");
   co_return;
 }
 
-weft::task<long> fib(long n) {
-  if (n < 2) co_return n;
-  auto first = weft::spawn(fib(n - 1), "fib");
-  long b = co_await fib(n - 2);
-  co_return co_await first + b;
-}
+// Fork-join work whose spawned branches are named "fib" in dump().
+weft::task<long> fib(long n) { return weft_test::spawning_fib(n, "fib"); }
 
 }  // namespace
 
@@ -350,8 +349,7 @@ TEST(Observability, DumpShowsATaskSuspendedOnAnotherTask) {
   std::latch started{1}, release{1};
   auto busy = sched.spawn(weft_test::occupy_worker(started, release), "busy");
   started.wait();
-  auto awaiter = sched.spawn([](weft::task_handle<void> h) -> weft::task<void> { co_await h; }(busy),
-                             "awaiter");
+  auto awaiter = sched.spawn(await_handle(busy), "awaiter");
   const std::string d = wait_for_dump(sched, line_of(awaiter) + "suspended on a task\n");
   EXPECT_TRUE(contains(d, line_of(busy) + "running\n"));
   release.count_down();
@@ -400,8 +398,7 @@ TEST(Observability, DumpShowsACancelRequestWithItsKindAndMessage) {
   // busy never reaches a suspension point, so the request stays pending.
   auto busy = sched.spawn(weft_test::occupy_worker(started, release), "busy");
   started.wait();
-  auto awaiter = sched.spawn([](weft::task_handle<void> h) -> weft::task<void> { co_await h; }(busy),
-                             "awaiter");
+  auto awaiter = sched.spawn(await_handle(busy), "awaiter");
   wait_for_dump(sched, line_of(awaiter) + "suspended on a task\n");
   awaiter.cancel("operator asked");
   // The request passed on to the awaited task keeps the message.

@@ -41,12 +41,7 @@ std::string this_thread_name() {
 #endif
 }
 
-weft::task<long> fib(long n) {
-  if (n < 2) co_return n;
-  auto first = weft::spawn(fib(n - 1));
-  long b = co_await fib(n - 2);
-  co_return co_await first + b;
-}
+using weft_test::spawning_fib;
 
 std::string invalid_argument_message(const weft::scheduler_options& options) {
   try {
@@ -228,7 +223,7 @@ TEST(SchedulerOptions, AThrowingHookIsReportedAndThePoolStillRuns) {
   testing::internal::CaptureStderr();
   {
     weft::scheduler sched{options};
-    EXPECT_EQ(weft::sync_wait(sched, fib(15)), 610);
+    EXPECT_EQ(weft::sync_wait(sched, spawning_fib(15)), 610);
   }
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(contains(err, "on_worker_start threw (no logger)"));
@@ -240,11 +235,13 @@ TEST(SchedulerOptions, ZeroSpinRoundsParksAtOnceAndStillRunsEverything) {
   options.workers = 2;
   options.spin_rounds = 0;
   weft::scheduler sched{options};
-  for (int round = 0; round < 20; ++round) ASSERT_EQ(weft::sync_wait(sched, fib(16)), 987);
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_EQ(weft::sync_wait(sched, spawning_fib(16)), 987);
+  }
   // Idle workers park without searching; each round woke them again.
   weft_test::hang_guard guard{std::chrono::seconds(60), "waiting for a worker to park"};
   while (sched.stats().parks == 0) std::this_thread::yield();
-  EXPECT_EQ(weft::sync_wait(sched, fib(16)), 987);
+  EXPECT_EQ(weft::sync_wait(sched, spawning_fib(16)), 987);
 }
 
 TEST(SchedulerOptions, TheLargestSpinBudgetIsAccepted) {
@@ -252,7 +249,7 @@ TEST(SchedulerOptions, TheLargestSpinBudgetIsAccepted) {
   options.workers = 1;
   options.spin_rounds = 1'000'000;
   weft::scheduler sched{options};
-  EXPECT_EQ(weft::sync_wait(sched, fib(10)), 55);
+  EXPECT_EQ(weft::sync_wait(sched, spawning_fib(10)), 55);
 }
 
 // ---- the worker count, given alone (scheduler{n}) or in the options

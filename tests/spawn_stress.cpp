@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -158,45 +157,22 @@ struct tally {
 
 using weft_test::failure_log;
 
-enum class outcome { succeeded, failed, cancelled };
+using weft_test::outcome;
 
 // Reads the terminal state through the public API only, checking that the
-// queries agree with each other.
+// queries agree with each other; `message` is the cancel message or what().
 std::optional<outcome> classify(const record& r, std::string& why, std::string& message) {
   const auto& h = r.handle;
-  if (!h.done()) {
-    why = "not done after wait()";
-    return std::nullopt;
-  }
-  if (h.cancelled()) {
+  std::optional<outcome> o = weft_test::terminal_outcome(h, why, &message);
+  if (o == outcome::failed) {
     try {
-      static_cast<void>(h.result());
-      why = "cancelled() but result() did not throw";
-      return std::nullopt;
-    } catch (const weft::cancelled_error& e) {
-      message = e.reason().message;
-    }
-    try {
-      static_cast<void>(h.exception());
-      why = "cancelled() but exception() did not throw";
-      return std::nullopt;
-    } catch (const weft::cancelled_error&) {
-    }
-    return outcome::cancelled;
-  }
-  std::exception_ptr e = h.exception();
-  if (e != nullptr) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const weft::cancelled_error&) {
-      why = "failed with cancelled_error but cancelled() is false";
-      return std::nullopt;
+      std::rethrow_exception(h.exception());
     } catch (const std::exception& ex) {
       message = ex.what();
     }
-    return outcome::failed;
   }
-  return outcome::succeeded;
+  if (!o && !h.done()) why = "not done after wait()";
+  return o;
 }
 
 struct producer_status {
@@ -362,21 +338,32 @@ class stress_run {
     if (o == outcome::cancelled) ++t.cancelled;
   }
 
+  // The checks every record gets: classify it (nothing, reported, if its
+  // queries disagree), count it into `t`, and its body ran at most once.
+  std::optional<outcome> classify_and_count(const std::string& where, const record& r,
+                                            std::string& message, tally& t) {
+    std::string why;
+    std::optional<outcome> o = classify(r, why, message);
+    if (!o) {
+      fail(where, why);
+      return std::nullopt;
+    }
+    count(t, *o, r.cancel_result.load());
+    const int ran = r.ran.load();
+    if (ran > 1) fail(where, "body ran " + std::to_string(ran) + " times");
+    return o;
+  }
+
   tally check_round(const std::string& round_where, round_state& s) {
     tally t;
     for (int i = 0; i < k_parents_per_round; ++i) {
       record& pr = s.parents[static_cast<std::size_t>(i)];
       const std::string where = round_where + " parent " + std::to_string(i);
-      std::string why, message;
-      std::optional<outcome> o = classify(pr, why, message);
-      if (!o) {
-        fail(where, why);
-        continue;
-      }
+      std::string message;
+      std::optional<outcome> o = classify_and_count(where, pr, message, t);
+      if (!o) continue;
       const int ran = pr.ran.load();
       const int cancel = pr.cancel_result.load();
-      count(t, *o, cancel);
-      if (ran > 1) fail(where, "body ran " + std::to_string(ran) + " times");
       if (*o == outcome::failed) fail(where, "a parent never fails, got: " + message);
       if (*o == outcome::cancelled) {
         if (cancel != 1) fail(where, "cancelled, but cancel() returned " + std::to_string(cancel));
@@ -407,16 +394,11 @@ class stress_run {
   }
 
   void check_child(const std::string& where, record& c, int j, record& pr, tally& t) {
-    std::string why, message;
-    std::optional<outcome> o = classify(c, why, message);
-    if (!o) {
-      fail(where, why);
-      return;
-    }
+    std::string message;
+    std::optional<outcome> o = classify_and_count(where, c, message, t);
+    if (!o) return;
     const int ran = c.ran.load();
     const int cancel = c.cancel_result.load();
-    count(t, *o, cancel);
-    if (ran > 1) fail(where, "body ran " + std::to_string(ran) + " times");
     switch (*o) {
       case outcome::succeeded:
         if (ran != 1) fail(where, "succeeded but its body ran " + std::to_string(ran) + " times");
@@ -476,58 +458,43 @@ class stress_run {
 class watchdog {
  public:
   watchdog(stress_run& run, std::uint64_t seed, double stall_seconds)
-      : run_(run), seed_(seed), stall_(stall_seconds), thread_([this] { watch(); }) {}
-  ~watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      finished_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  watchdog(const watchdog&) = delete;
-  watchdog& operator=(const watchdog&) = delete;
+      : run_(run), seed_(seed), stall_(stall_seconds),
+        poll_(std::chrono::seconds(1), [this] { check(); }) {}
 
  private:
-  void watch() {
-    std::unique_lock lock(mutex_);
-    long last = -1;
-    auto since = std::chrono::steady_clock::now();
-    while (!finished_) {
-      cv_.wait_for(lock, std::chrono::seconds(1));  // a poll period, not synchronisation
-      long now_done = run_.rounds_done();
-      auto now = std::chrono::steady_clock::now();
-      if (now_done != last) {
-        last = now_done;
-        since = now;
-        continue;
-      }
-      if (!finished_ && now - since > std::chrono::duration<double>(stall_)) {
-        weft::scheduler_stats st = run_.sched().stats();
-        std::fprintf(stderr,
-                     "spawn_stress WATCHDOG: no round finished for %.0f s (seed %llu, rounds "
-                     "done %ld)\n  stats: spawned %llu succeeded %llu failed %llu cancelled %llu "
-                     "steals %llu parks %llu\n%s",
-                     stall_, static_cast<unsigned long long>(seed_), now_done,
-                     static_cast<unsigned long long>(st.spawned),
-                     static_cast<unsigned long long>(st.succeeded),
-                     static_cast<unsigned long long>(st.failed),
-                     static_cast<unsigned long long>(st.cancelled),
-                     static_cast<unsigned long long>(st.steals),
-                     static_cast<unsigned long long>(st.parks), run_.describe_stuck().c_str());
-        std::fflush(stderr);
-        std::_Exit(3);
-      }
+  // Called by poll_ only, so last_ and since_ need no lock.
+  void check() {
+    long now_done = run_.rounds_done();
+    auto now = std::chrono::steady_clock::now();
+    if (now_done != last_) {
+      last_ = now_done;
+      since_ = now;
+      return;
+    }
+    if (now - since_ > std::chrono::duration<double>(stall_)) {
+      weft::scheduler_stats st = run_.sched().stats();
+      std::fprintf(stderr,
+                   "spawn_stress WATCHDOG: no round finished for %.0f s (seed %llu, rounds "
+                   "done %ld)\n  stats: spawned %llu succeeded %llu failed %llu cancelled %llu "
+                   "steals %llu parks %llu\n%s",
+                   stall_, static_cast<unsigned long long>(seed_), now_done,
+                   static_cast<unsigned long long>(st.spawned),
+                   static_cast<unsigned long long>(st.succeeded),
+                   static_cast<unsigned long long>(st.failed),
+                   static_cast<unsigned long long>(st.cancelled),
+                   static_cast<unsigned long long>(st.steals),
+                   static_cast<unsigned long long>(st.parks), run_.describe_stuck().c_str());
+      std::fflush(stderr);
+      std::_Exit(3);
     }
   }
 
   stress_run& run_;
   std::uint64_t seed_;
   double stall_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool finished_ = false;
-  std::thread thread_;
+  long last_ = -1;
+  std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
+  weft_test::poll_thread poll_;  // last: polls only once the fields above exist
 };
 
 }  // namespace

@@ -2,8 +2,10 @@
 // Helpers shared by weft's tests: a counting type that catches leaks and
 // double destruction, misuse checks that look at the type and the message,
 // gates that pin a scheduler's workers without sleeping, small task bodies,
-// and a guard that turns a hang into a report. The stress and soak programs
-// add tests/stress_support.hpp.
+// probes that record what a cancelled child saw, the checks of a handle's
+// terminal state, and a polling thread with the guard built on it that turns
+// a hang into a report. The stress and soak programs add
+// tests/stress_support.hpp.
 
 #include <weft/weft.hpp>
 
@@ -15,7 +17,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <latch>
@@ -89,38 +93,53 @@ inline weft::task<void> yield_until_cancelled(std::latch& started, std::atomic<b
   for (;;) co_await weft::yield();
 }
 
+/// Calls `check()` every `period` on a thread of its own until destroyed,
+/// which stops and joins the thread (a check already running finishes
+/// first). The period is a poll period, not synchronisation: `check` reads
+/// the state it watches with its own locks or atomics. The loop of a
+/// watchdog, whose check ends the process when it finds the run stuck.
+class poll_thread {
+ public:
+  template <class Fn>
+  poll_thread(std::chrono::milliseconds period, Fn check)
+      : thread_([this, period, check = std::move(check)]() mutable {
+          std::unique_lock lock(mutex_);
+          while (!cv_.wait_for(lock, period, [this] { return stopped_; })) check();
+        }) {}
+  ~poll_thread() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  poll_thread(const poll_thread&) = delete;
+  poll_thread& operator=(const poll_thread&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::thread thread_;  // last: starts once the fields above exist
+};
+
 /// Ends the process with `what` if not destroyed within `limit`: for tests
 /// whose failure mode is a hang, so they report instead of waiting for the
 /// ctest timeout. A failure detector only; it orders nothing.
 class hang_guard {
  public:
   hang_guard(std::chrono::seconds limit, std::string what)
-      : what_(std::move(what)), thread_([this, limit] {
-          std::unique_lock lock(mutex_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "HANG: %s did not finish within %lld s\n", what_.c_str(),
-                         static_cast<long long>(limit.count()));
-            std::fflush(stderr);
-            std::_Exit(4);
-          }
+      : what_(std::move(what)), poll_(limit, [this, limit] {
+          std::fprintf(stderr, "HANG: %s did not finish within %lld s\n", what_.c_str(),
+                       static_cast<long long>(limit.count()));
+          std::fflush(stderr);
+          std::_Exit(4);
         }) {}
-  ~hang_guard() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  hang_guard(const hang_guard&) = delete;
-  hang_guard& operator=(const hang_guard&) = delete;
 
  private:
   std::string what_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
+  poll_thread poll_;  // last: its first check comes after `limit`
 };
 
 /// Counts its run, then returns `v` without suspending.
@@ -176,6 +195,146 @@ template <class T = int>
 weft::task<T> fail_after_yield(std::string what = "failing on purpose") {
   co_await weft::yield();
   throw std::runtime_error(what);
+}
+
+/// What one child task saw; read after the child ended (its end publishes it).
+struct child_probe {
+  std::atomic<bool> started{false};
+  std::atomic<bool> ended{false};  // set by the child's end_guard
+  std::optional<weft::cancel_reason> seen;
+};
+
+/// Sets `flag` when destroyed: marks the end of the frame that holds it.
+struct end_guard {
+  std::atomic<bool>& flag;
+  ~end_guard() { flag = true; }
+};
+
+/// Sleeps for an hour, so it ends only by cancellation, recording the reason
+/// in `p.seen`. Sets `p.started` and counts `asleep` up (if given) first.
+inline weft::task<int> sleep_for_an_hour(child_probe& p, std::atomic<int>* asleep = nullptr) {
+  end_guard g{p.ended};
+  p.started = true;
+  if (asleep != nullptr) asleep->fetch_add(1);
+  try {
+    co_await weft::sleep_for(std::chrono::hours(1));
+  } catch (const weft::cancelled_error& e) {
+    p.seen = e.reason();
+    throw;
+  }
+  co_return 0;
+}
+
+/// Counts `asleep` down, then sleeps for an hour (ends only by cancellation).
+inline weft::task<int> count_down_and_sleep_an_hour(std::latch& asleep) {
+  asleep.count_down();
+  co_await weft::sleep_for(std::chrono::hours(1));
+  co_return 0;
+}
+
+/// The caller-cancel contract of a combinator: `combine(p, asleep)` awaits
+/// it over three sleep_for_an_hour(p[i], &asleep) children. Cancelling the
+/// caller with `message` once all three sleep must cut their sleeps short,
+/// reach each as parent_cancelled with `message`, and resume the caller only
+/// once all three ended. Returns the caller's (cancelled) handle.
+template <class Combine>
+weft::task_handle<void> expect_caller_cancel_reaches_every_child(weft::scheduler& sched,
+                                                                 Combine combine,
+                                                                 const std::string& message) {
+  child_probe p[3];
+  std::atomic<int> asleep{0};
+  std::atomic<int> ended_when_resumed{-1};
+  auto body = [](Combine combine, child_probe* p, std::atomic<int>& asleep,
+                 std::atomic<int>& ended) -> weft::task<void> {
+    try {
+      co_await combine(p, asleep);
+    } catch (const weft::cancelled_error&) {
+      ended = int(p[0].ended.load()) + int(p[1].ended.load()) + int(p[2].ended.load());
+      throw;
+    }
+  };
+  auto h = sched.spawn(body(std::move(combine), p, asleep, ended_when_resumed));
+  while (asleep.load() < 3) std::this_thread::yield();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(h.cancel(message));
+  h.wait();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2))
+      << "the children's sleeps must be cut short";
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_EQ(ended_when_resumed.load(), 3);
+  for (auto& c : p) {
+    EXPECT_TRUE(c.seen.has_value());
+    if (!c.seen) continue;
+    EXPECT_EQ(c.seen->kind, weft::cancel_kind::parent_cancelled);
+    EXPECT_EQ(c.seen->message, message);
+  }
+  return h;
+}
+
+/// Returns counted(`v`) after one yield (a suspension point).
+inline weft::task<counted> counted_after_yield(int v) {
+  co_await weft::yield();
+  co_return counted(v);
+}
+
+/// sleep_for_an_hour(`p`) in a frame that also holds `c` (destroyed with the
+/// frame); returns c.value should the sleep ever end.
+inline weft::task<int> hold_counted_and_sleep(counted c, child_probe& p) {
+  co_await sleep_for_an_hour(p);
+  co_return c.value;
+}
+
+/// A fork-join Fibonacci that spawns one branch (named `name`) with
+/// weft::spawn and awaits the other inline; fib(n) in the end.
+inline weft::task<long> spawning_fib(long n, std::string_view name = {}) {
+  if (n < 2) co_return n;
+  auto first = weft::spawn(spawning_fib(n - 1, name), name);
+  long b = co_await spawning_fib(n - 2, name);
+  co_return co_await first + b;
+}
+
+/// How a task ended.
+enum class outcome { succeeded, failed, cancelled };
+
+/// How the done task of `h` ended, as the public API reports it, with the
+/// queries checked against each other: a cancelled task's result() and
+/// exception() throw cancelled_error (whose message goes to
+/// `cancel_message`, if given); a failed one's exception is not one.
+/// Nothing, and `why` says what disagreed, if they disagree or `h` is not
+/// done.
+template <class T>
+std::optional<outcome> terminal_outcome(const weft::task_handle<T>& h, std::string& why,
+                                        std::string* cancel_message = nullptr) {
+  if (!h.done()) {
+    why = "not done";
+    return std::nullopt;
+  }
+  if (h.cancelled()) {
+    try {
+      static_cast<void>(h.result());
+      why = "cancelled() but result() did not throw";
+      return std::nullopt;
+    } catch (const weft::cancelled_error& e) {
+      if (cancel_message != nullptr) *cancel_message = e.reason().message;
+    }
+    try {
+      static_cast<void>(h.exception());
+      why = "cancelled() but exception() did not throw";
+      return std::nullopt;
+    } catch (const weft::cancelled_error&) {
+    }
+    return outcome::cancelled;
+  }
+  std::exception_ptr e = h.exception();
+  if (e == nullptr) return outcome::succeeded;
+  try {
+    std::rethrow_exception(e);
+  } catch (const weft::cancelled_error&) {
+    why = "failed with cancelled_error but cancelled() is false";
+    return std::nullopt;
+  } catch (...) {
+  }
+  return outcome::failed;
 }
 
 /// Holds the only worker of a one-worker scheduler from construction (which

@@ -28,10 +28,8 @@ using weft_test::value_after_yield;
 
 // Sleeps for an hour; on cancel, records the reason and does a suspending
 // cleanup (so "no child outlives the join" is observable) before ending.
-struct sleeper_probe {
-  std::atomic<bool> asleep{false};
+struct sleeper_probe : weft_test::child_probe {
   std::atomic<bool> cleaned{false};
-  std::optional<weft::cancel_reason> seen;
 };
 
 weft::task<void> cleanup_steps() {
@@ -41,11 +39,8 @@ weft::task<void> cleanup_steps() {
 weft::task<void> sleep_with_cleanup(sleeper_probe& p, std::atomic<int>* asleep = nullptr) {
   std::exception_ptr cancelled;
   try {
-    p.asleep = true;
-    if (asleep != nullptr) asleep->fetch_add(1);
-    co_await weft::sleep_for(1h);
-  } catch (const weft::cancelled_error& e) {
-    p.seen = e.reason();
+    co_await weft_test::sleep_for_an_hour(p, asleep);
+  } catch (const weft::cancelled_error&) {
     cancelled = std::current_exception();
   }
   co_await weft::uncancellable(cleanup_steps());
@@ -141,7 +136,7 @@ TEST(TaskGroup, AChildThatEndsCancelledIsNotAFailure) {
     weft::task_group g;
     auto v = g.spawn(sleep_with_cleanup(victim));
     auto other = g.spawn(value_after_yield(5));
-    while (!victim.asleep.load()) co_await weft::yield();
+    while (!victim.started.load()) co_await weft::yield();
     v.cancel("just this one");
     co_await g.join();  // does not throw
     co_return other.result() + (v.cancelled() ? 10 : 0);
@@ -163,7 +158,7 @@ TEST(TaskGroup, ChildSpawnedAfterAFailureIsCancelledAsSiblingFailed) {
   h.wait();
   EXPECT_THROW(h.result(), std::runtime_error);
   // Cancelled before it started (the body never ran) or at its sleep.
-  if (late.asleep.load()) {
+  if (late.started.load()) {
     ASSERT_TRUE(late.seen.has_value());
     EXPECT_EQ(late.seen->kind, weft::cancel_kind::sibling_failed);
   }
@@ -324,7 +319,7 @@ TEST(TaskGroup, DestroyingAnUnjoinedGroupCancelsItsUnfinishedChildren) {
   auto body = [](sleeper_probe& p, weft::task_handle<void>& child) -> weft::task<void> {
     weft::task_group g;
     child = g.spawn(sleep_with_cleanup(p));
-    while (!p.asleep.load()) co_await weft::yield();
+    while (!p.started.load()) co_await weft::yield();
     co_return;  // no join: misuse
   };
 #ifndef NDEBUG

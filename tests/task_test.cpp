@@ -79,12 +79,7 @@ static_assert(!std::is_copy_assignable_v<weft::task<int>>);
 static_assert(std::is_nothrow_move_constructible_v<weft::task<int>>);
 static_assert(std::is_nothrow_move_assignable_v<weft::task<void>>);
 
-namespace {
-weft::task<int> mark_and_return(std::atomic<int>& runs, int v) {
-  runs.fetch_add(1);
-  co_return v;
-}
-}  // namespace
+using weft_test::mark_and_return;
 
 TEST(Task, IsLazyItsBodyRunsOnlyOnceSpawned) {
   std::atomic<int> runs{0};

@@ -24,16 +24,8 @@ using weft_test::contains;
 namespace {
 
 // What a child saw of its own cancellation.
-struct probe {
-  std::atomic<bool> started{false};
-  std::atomic<bool> ended{false};  // set by the child's RAII guard
-  std::optional<weft::cancel_reason> seen;  // written by the child, read after it ended
-};
-
-struct end_guard {
-  std::atomic<bool>& flag;
-  ~end_guard() { flag = true; }
-};
+using probe = weft_test::child_probe;
+using weft_test::end_guard;
 
 weft::task<int> sleep_then_return(clock_type::duration d, int v, probe& p) {
   end_guard g{p.ended};

@@ -36,7 +36,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -521,29 +520,14 @@ void external(round_ctx& c, std::uint64_t seed) {
 
 // ---- checking a round
 
-enum class outcome { succeeded, failed, cancelled };
+using weft_test::outcome;
 
 // The terminal state as the public API reports it, with the queries
 // checked against each other; nullopt (and `why`) if they disagree.
 std::optional<outcome> classify(const weft::task_handle<int>& h, std::string& why, int& value,
                                 int& fault_id) {
-  if (!h.done()) {
-    why = "not done";
-    return std::nullopt;
-  }
-  if (h.cancelled()) {
-    try {
-      static_cast<void>(h.result());
-      why = "cancelled() but result() did not throw";
-      return std::nullopt;
-    } catch (const weft::cancelled_error&) {
-    }
-    try {
-      static_cast<void>(h.exception());
-      why = "cancelled() but exception() did not throw";
-      return std::nullopt;
-    } catch (const weft::cancelled_error&) {
-    }
+  std::optional<outcome> o = weft_test::terminal_outcome(h, why);
+  if (o == outcome::cancelled) {
     if (!h.cancel_reason()) {
       why = "cancelled without a cancel_reason()";
       return std::nullopt;
@@ -552,22 +536,19 @@ std::optional<outcome> classify(const weft::task_handle<int>& h, std::string& wh
       why = "cancel() of a done task returned true";
       return std::nullopt;
     }
-    return outcome::cancelled;
-  }
-  std::exception_ptr e = h.exception();
-  if (e != nullptr) {
+  } else if (o == outcome::failed) {
     try {
-      std::rethrow_exception(e);
+      std::rethrow_exception(h.exception());
     } catch (const fault& f) {
       fault_id = f.id;
     } catch (const std::exception& x) {
       why = std::string("failed with an unexpected exception: ") + x.what();
       return std::nullopt;
     }
-    return outcome::failed;
+  } else if (o == outcome::succeeded) {
+    value = h.result();
   }
-  value = h.result();
-  return outcome::succeeded;
+  return o;
 }
 
 // Waits (bounded by the watchdog) for every task of the round to be done.
@@ -657,17 +638,8 @@ void check_round(round_ctx& c, bool shut_down, round_stats& mix) {
 
 class watchdog {
  public:
-  explicit watchdog(double stall_seconds) : stall_(stall_seconds), thread_([this] { watch(); }) {}
-  ~watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      finished_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  watchdog(const watchdog&) = delete;
-  watchdog& operator=(const watchdog&) = delete;
+  explicit watchdog(double stall_seconds)
+      : stall_(stall_seconds), poll_(500ms, [this] { check(); }) {}
 
   // The round being run and what the main thread is doing in it.
   void enter(round_ctx* c, const char* phase) {
@@ -678,14 +650,11 @@ class watchdog {
   }
 
  private:
-  void watch() {
-    std::unique_lock lock(mutex_);
-    while (!finished_) {
-      cv_.wait_for(lock, 500ms);  // a poll period, not synchronisation
-      if (finished_ || current_ == nullptr) continue;
-      auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - since_);
-      if (elapsed.count() > stall_) dump_and_exit(*current_, elapsed.count());
-    }
+  void check() {
+    std::lock_guard lock(mutex_);
+    if (current_ == nullptr) return;
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - since_);
+    if (elapsed.count() > stall_) dump_and_exit(*current_, elapsed.count());
   }
 
   void dump_and_exit(round_ctx& c, double seconds) {
@@ -724,13 +693,11 @@ class watchdog {
   }
 
   double stall_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool finished_ = false;
+  std::mutex mutex_;  // guards current_, phase_ and since_ (enter() and check())
   round_ctx* current_ = nullptr;
   const char* phase_ = "idle";
   std::chrono::steady_clock::time_point since_;
-  std::thread thread_;
+  weft_test::poll_thread poll_;  // last: polls only once the fields above exist
 };
 
 }  // namespace

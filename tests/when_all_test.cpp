@@ -28,53 +28,16 @@ using weft_test::counted;
 
 namespace {
 
-// What one child saw; read after when_all returned (its end published it).
-struct child_probe {
-  std::atomic<bool> started{false};
-  std::atomic<bool> ended{false};  // set by the child's RAII guard
-  std::optional<weft::cancel_reason> seen;
-};
-
-struct end_guard {
-  std::atomic<bool>& flag;
-  ~end_guard() { flag = true; }
-};
-
+using weft_test::child_probe;
+using weft_test::counted_after_yield;
+using weft_test::counted_value_after_yield;
+using weft_test::end_guard;
+using weft_test::fail_after_yield;
+using weft_test::hold_counted_and_sleep;
+using weft_test::sleep_for_an_hour;
 using weft_test::value_after_yield;
 
 weft::task<void> just_yield() { co_await weft::yield(); }
-
-// Sleeps for an hour: ends only by cancellation, recording the reason.
-weft::task<int> sleep_for_an_hour(child_probe& p, std::atomic<int>* asleep = nullptr) {
-  end_guard g{p.ended};
-  p.started = true;
-  if (asleep != nullptr) asleep->fetch_add(1);
-  try {
-    co_await weft::sleep_for(1h);
-  } catch (const weft::cancelled_error& e) {
-    p.seen = e.reason();
-    throw;
-  }
-  co_return 0;
-}
-
-using weft_test::fail_after_yield;
-
-weft::task<counted> make_counted(int v) {
-  co_await weft::yield();
-  co_return counted(v);
-}
-
-// A task whose frame holds a counted parameter (destroyed with the frame).
-weft::task<int> hold_counted(counted c) {
-  co_await weft::yield();
-  co_return c.value;
-}
-
-weft::task<int> hold_counted_and_sleep(counted c, child_probe& p) {
-  co_await sleep_for_an_hour(p);
-  co_return c.value;
-}
 
 weft::task<int> hold_counted_and_fail(counted c) {
   co_await weft::yield();
@@ -175,12 +138,12 @@ TEST(WhenAll, ValuesAndFramesAreDestroyedExactlyOnce) {
   {
     weft::scheduler sched{2};
     auto body = []() -> weft::task<int> {
-      auto [a, b] = co_await weft::when_all(make_counted(1), make_counted(2));
+      auto [a, b] = co_await weft::when_all(counted_after_yield(1), counted_after_yield(2));
       std::vector<weft::task<counted>> tasks;
       std::vector<weft::task<int>> holders;
       for (int i = 0; i < 20; ++i) {
-        tasks.push_back(make_counted(i));
-        holders.push_back(hold_counted(counted(i)));
+        tasks.push_back(counted_after_yield(i));
+        holders.push_back(counted_value_after_yield(0, counted(i)));
       }
       auto values = co_await weft::when_all(std::move(tasks));
       auto held = co_await weft::when_all(std::move(holders));
@@ -275,12 +238,7 @@ TEST(WhenAll, AChildThatEndsCancelledIsNotAFailureAndDoesNotCancelItsSiblings) {
   // throws child 0's cancelled_error.
   weft::scheduler sched{2};
   std::latch asleep{1};
-  auto sleeper = [](std::latch& asleep) -> weft::task<int> {
-    asleep.count_down();
-    co_await weft::sleep_for(1h);
-    co_return 0;
-  };
-  auto target = sched.spawn(sleeper(asleep));
+  auto target = sched.spawn(weft_test::count_down_and_sleep_an_hour(asleep));
   struct observed {
     std::atomic<bool> child0_ended{false};
     std::atomic<bool> child1_saw_cancel{false};
@@ -326,9 +284,9 @@ TEST(WhenAll, FailurePathsDestroyEveryValueAndFrameExactlyOnce) {
     weft::scheduler sched{2};
     auto body = []() -> weft::task<void> {
       std::vector<weft::task<int>> tasks;
-      for (int i = 0; i < 10; ++i) tasks.push_back(hold_counted(counted(i)));
+      for (int i = 0; i < 10; ++i) tasks.push_back(counted_value_after_yield(0, counted(i)));
       tasks.push_back(hold_counted_and_fail(counted(10)));
-      for (int i = 11; i < 20; ++i) tasks.push_back(hold_counted(counted(i)));
+      for (int i = 11; i < 20; ++i) tasks.push_back(counted_value_after_yield(0, counted(i)));
       co_await weft::when_all(std::move(tasks));
     };
     auto h = sched.spawn(body());
@@ -343,32 +301,11 @@ TEST(WhenAll, FailurePathsDestroyEveryValueAndFrameExactlyOnce) {
 
 TEST(WhenAll, CancellingTheCallerCancelsEveryChildWakesItPromptlyAndWaitsForThemAll) {
   weft::scheduler sched{2};
-  child_probe p[3];
-  std::atomic<int> asleep{0};
-  std::atomic<int> ended_when_resumed{-1};
-  auto body = [](child_probe* p, std::atomic<int>& asleep,
-                 std::atomic<int>& ended) -> weft::task<void> {
-    try {
-      co_await weft::when_all(sleep_for_an_hour(p[0], &asleep), sleep_for_an_hour(p[1], &asleep),
-                              sleep_for_an_hour(p[2], &asleep));
-    } catch (const weft::cancelled_error&) {
-      ended = int(p[0].ended.load()) + int(p[1].ended.load()) + int(p[2].ended.load());
-      throw;
-    }
+  auto combine = [](child_probe* p, std::atomic<int>& asleep) -> weft::task<void> {
+    co_await weft::when_all(sleep_for_an_hour(p[0], &asleep), sleep_for_an_hour(p[1], &asleep),
+                            sleep_for_an_hour(p[2], &asleep));
   };
-  auto h = sched.spawn(body(p, asleep, ended_when_resumed));
-  while (asleep.load() < 3) std::this_thread::yield();
-  auto start = clock_type::now();
-  EXPECT_TRUE(h.cancel("stop all"));
-  h.wait();
-  EXPECT_LT(clock_type::now() - start, 2s) << "the children's sleeps must be cut short";
-  EXPECT_TRUE(h.cancelled());
-  EXPECT_EQ(ended_when_resumed.load(), 3);
-  for (auto& c : p) {
-    ASSERT_TRUE(c.seen.has_value());
-    EXPECT_EQ(c.seen->kind, weft::cancel_kind::parent_cancelled);
-    EXPECT_EQ(c.seen->message, "stop all");
-  }
+  auto h = weft_test::expect_caller_cancel_reaches_every_child(sched, combine, "stop all");
   try {
     h.result();
   } catch (const weft::cancelled_error& e) {
@@ -436,9 +373,9 @@ TEST(WhenAll, SiblingFailureRacingTheCallersCancelEndsInOneOfTheTwoAndLeavesNoth
     auto body = [](std::atomic<bool>& started) -> weft::task<void> {
       started = true;
       std::vector<weft::task<int>> tasks;
-      tasks.push_back(hold_counted(counted(0)));
+      tasks.push_back(counted_value_after_yield(0, counted(0)));
       tasks.push_back(hold_counted_and_fail(counted(1)));
-      tasks.push_back(hold_counted(counted(2)));
+      tasks.push_back(counted_value_after_yield(0, counted(2)));
       co_await weft::when_all(std::move(tasks));
     };
     int failures = 0, cancels = 0;
@@ -470,7 +407,8 @@ TEST(WhenAll, CallerCancelRacingChildrenCompletionGivesValuesOrCancelledError) {
     weft::scheduler sched{2};
     auto body = [](std::atomic<bool>& started) -> weft::task<int> {
       started = true;
-      auto [a, b, c] = co_await weft::when_all(make_counted(1), make_counted(2), make_counted(3));
+      auto [a, b, c] = co_await weft::when_all(counted_after_yield(1), counted_after_yield(2),
+                                               counted_after_yield(3));
       co_return a.value + b.value + c.value;
     };
     for (int i = 0; i < 1000; ++i) {

@@ -21,35 +21,14 @@
 #include "support.hpp"
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
+using weft_test::child_probe;
 using weft_test::contains;
 using weft_test::counted;
+using weft_test::hold_counted_and_sleep;
+using weft_test::sleep_for_an_hour;
+using weft_test::value_after_yield;
 
 namespace {
-
-struct child_probe {
-  std::atomic<bool> started{false};
-  std::atomic<bool> ended{false};  // set by the child's RAII guard
-  std::optional<weft::cancel_reason> seen;
-};
-
-struct end_guard {
-  std::atomic<bool>& flag;
-  ~end_guard() { flag = true; }
-};
-
-weft::task<int> sleep_for_an_hour(child_probe& p, std::atomic<int>* asleep = nullptr) {
-  end_guard g{p.ended};
-  p.started = true;
-  if (asleep != nullptr) asleep->fetch_add(1);
-  try {
-    co_await weft::sleep_for(1h);
-  } catch (const weft::cancelled_error& e) {
-    p.seen = e.reason();
-    throw;
-  }
-  co_return -1;
-}
 
 // Finishes once `go` is set (yielding meanwhile).
 weft::task<int> value_when(std::atomic<bool>& go, int v) {
@@ -57,16 +36,8 @@ weft::task<int> value_when(std::atomic<bool>& go, int v) {
   co_return v;
 }
 
-using weft_test::value_after_yield;
-
-weft::task<counted> make_counted(int v) {
-  co_return counted(v);
-}
-
-weft::task<int> hold_counted_and_sleep(counted c, child_probe& p) {
-  co_await sleep_for_an_hour(p);
-  co_return c.value;
-}
+// Returns counted(`v`) without suspending: children made of it finish at once.
+weft::task<counted> counted_at_once(int v) { co_return counted(v); }
 
 }  // namespace
 
@@ -162,12 +133,7 @@ TEST(WhenAny, FirstToFinishFailedRethrowsItsExceptionAndCancelsTheOthersAsSiblin
 TEST(WhenAny, FirstToFinishEndedCancelledThrowsCancelledError) {
   weft::scheduler sched{2};
   std::latch asleep{1};
-  auto sleeper = [](std::latch& asleep) -> weft::task<int> {
-    asleep.count_down();
-    co_await weft::sleep_for(1h);
-    co_return 0;
-  };
-  auto target = sched.spawn(sleeper(asleep));
+  auto target = sched.spawn(weft_test::count_down_and_sleep_an_hour(asleep));
   child_probe p1;
   auto body = [](weft::task_handle<int> t, child_probe& p1) -> weft::task<void> {
     auto await_it = [](weft::task_handle<int> t) -> weft::task<int> { co_return co_await t; };
@@ -211,33 +177,12 @@ TEST(WhenAny, GivenAMovedFromTaskThrowsInvalidStateNamingTheFixAndLeaksNothing) 
 
 TEST(WhenAny, CancellingTheCallerCancelsEveryChildWakesItPromptlyAndWaitsForThemAll) {
   weft::scheduler sched{2};
-  child_probe p[3];
-  std::atomic<int> asleep{0};
-  std::atomic<int> ended_when_resumed{-1};
-  auto body = [](child_probe* p, std::atomic<int>& asleep,
-                 std::atomic<int>& ended) -> weft::task<void> {
+  auto combine = [](child_probe* p, std::atomic<int>& asleep) -> weft::task<void> {
     std::vector<weft::task<int>> tasks;
     for (int i = 0; i < 3; ++i) tasks.push_back(sleep_for_an_hour(p[i], &asleep));
-    try {
-      co_await weft::when_any(std::move(tasks));
-    } catch (const weft::cancelled_error&) {
-      ended = int(p[0].ended.load()) + int(p[1].ended.load()) + int(p[2].ended.load());
-      throw;
-    }
+    co_await weft::when_any(std::move(tasks));
   };
-  auto h = sched.spawn(body(p, asleep, ended_when_resumed));
-  while (asleep.load() < 3) std::this_thread::yield();
-  auto start = clock_type::now();
-  EXPECT_TRUE(h.cancel("stop looking"));
-  h.wait();
-  EXPECT_LT(clock_type::now() - start, 2s);
-  EXPECT_TRUE(h.cancelled());
-  EXPECT_EQ(ended_when_resumed.load(), 3);
-  for (auto& c : p) {
-    ASSERT_TRUE(c.seen.has_value());
-    EXPECT_EQ(c.seen->kind, weft::cancel_kind::parent_cancelled);
-    EXPECT_EQ(c.seen->message, "stop looking");
-  }
+  weft_test::expect_caller_cancel_reaches_every_child(sched, combine, "stop looking");
 }
 
 TEST(WhenAny, CancelledCallerEndsWithItsOwnReasonNotItsChildrens) {
@@ -296,7 +241,7 @@ TEST(WhenAny, ChildrenFinishingTogetherHaveExactlyOneWinnerAndEveryValueIsDestro
     weft::scheduler sched{2};
     auto body = []() -> weft::task<bool> {
       std::vector<weft::task<counted>> tasks;
-      for (int i = 0; i < 4; ++i) tasks.push_back(make_counted(i));
+      for (int i = 0; i < 4; ++i) tasks.push_back(counted_at_once(i));
       auto [index, value] = co_await weft::when_any(std::move(tasks));
       co_return static_cast<int>(index) == value.value;
     };
