@@ -101,7 +101,7 @@ void report_callback_error(scheduler_base* sched, std::exception_ptr error) noex
                "weft: a done callback threw (%s); the exception was dropped and the other "
                "callbacks ran. Catch exceptions inside done callbacks.\n",
                what.c_str());
-  sched->count_callback_error();
+  if (sched != nullptr) sched->count_callback_error();
 }
 
 }  // namespace weft::detail

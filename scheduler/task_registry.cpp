@@ -55,6 +55,13 @@ void task_registry::write(std::ostream& out,
         case wait_kind::join: out << "suspended in when_all/when_any/timeout"; break;
         case wait_kind::group: out << "suspended in task_group::join"; break;
         case wait_kind::shield: out << "suspended in shield"; break;
+        case wait_kind::future: out << "suspended on a future"; break;
+        case wait_kind::event: out << "suspended in event::wait"; break;
+        case wait_kind::semaphore: out << "suspended in semaphore::acquire"; break;
+        case wait_kind::mutex: out << "suspended in mutex::lock"; break;
+        case wait_kind::queue_push: out << "suspended in queue::push (full)"; break;
+        case wait_kind::queue_pop: out << "suspended in queue::pop (empty)"; break;
+        case wait_kind::blocking_call: out << "suspended in to_thread"; break;
         case wait_kind::nothing: out << "runnable (queued to resume)"; break;
       }
     }
@@ -70,19 +77,12 @@ void task_registry::write(std::ostream& out,
 
 void task_registry::note_foreign_wait(task_state* root) {
   std::lock_guard lock(foreign_mutex_);
-  foreign_waits_.push_back(root);
+  foreign_waits_.insert(root);
 }
 
 void task_registry::forget_foreign_wait(task_state* root) noexcept {
   std::lock_guard lock(foreign_mutex_);
-  auto& v = foreign_waits_;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == root) {
-      v[i] = v.back();
-      v.pop_back();
-      return;
-    }
-  }
+  if (auto it = foreign_waits_.find(root); it != foreign_waits_.end()) foreign_waits_.erase(it);
 }
 
 void task_registry::cancel_foreign_waits() noexcept {

@@ -369,6 +369,15 @@ class worker_pin {
   bool pinned_ = true;
 };
 
+/// On a one-worker scheduler: returns once every task spawned on it before
+/// this call has run up to where it suspends or ends (the one worker takes
+/// queued tasks oldest first, so it runs them before this empty one). How a
+/// test knows that a task is waiting in a primitive's list, in order.
+inline void run_queued_tasks(weft::scheduler& one_worker) {
+  auto empty = []() -> weft::task<void> { co_return; };
+  weft::sync_wait(one_worker, empty());
+}
+
 }  // namespace weft_test
 
 /// Runs `stmt`, which must throw exactly `E` (or a subclass) whose message

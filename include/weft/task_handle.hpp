@@ -115,7 +115,8 @@ class task_handle {
   template <class Fn>
     requires std::is_invocable_v<Fn&, const task_handle&>
   void add_done_callback(Fn&& fn) const {
-    detail::add_done_callback(*this, state(), std::forward<Fn>(fn));
+    detail::task_state& s = state();
+    detail::add_done_callback(*this, s.waiters(), s.sched_, std::forward<Fn>(fn));
   }
 
  private:

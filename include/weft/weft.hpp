@@ -10,11 +10,13 @@
 ///   task_group.hpp    structured concurrency (asyncio.TaskGroup)
 ///   timeout.hpp, sleep.hpp, yield.hpp   time limits and suspension points
 ///   shield.hpp, uncancellable.hpp       waits a cancel does not pass through
+///   future.hpp        future<T>: a result another thread provides
 ///   this_task.hpp     the running task: cancellation_requested(), deadline()
 ///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
+#include <weft/future.hpp>
 #include <weft/scheduler.hpp>
 #include <weft/scheduler_options.hpp>
 #include <weft/scheduler_stats.hpp>

@@ -1,8 +1,8 @@
 #pragma once
 // The one door from weft's public classes to their internals. task,
-// task_handle and task_group keep their coroutine, promise and shared state
-// private and befriend this class only; spawn, the awaiters and the
-// combinators reach them through it. Users never name it.
+// task_handle, future and task_group keep their coroutine, promise and
+// shared state private and befriend this class only; spawn, the awaiters
+// and the combinators reach them through it. Users never name it.
 
 #include <coroutine>
 #include <utility>
@@ -13,6 +13,8 @@ namespace weft::detail {
 
 template <class T>
 class promise;
+template <class T>
+class future_state;
 class group_core;
 
 struct access {
@@ -42,6 +44,17 @@ struct access {
   template <class T>
   static task_handle<T> adopt(promise<T>* p) noexcept {
     return task_handle<T>(p);
+  }
+
+  /// The state `f` refers to, or null; `f` keeps its reference.
+  template <class T>
+  static future_state<T>* state_of(const future<T>& f) noexcept {
+    return f.s_;
+  }
+  /// Takes `f`'s reference, leaving it empty.
+  template <class T>
+  static future_state<T>* detach(future<T>& f) noexcept {
+    return std::exchange(f.s_, nullptr);
   }
 
   /// The group's shared state.

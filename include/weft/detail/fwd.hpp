@@ -13,6 +13,8 @@ template <class T>
 class task_handle;
 class task_group;
 class scheduler;
+template <class T>
+class future;
 
 template <class T>
 struct shield_awaitable;
@@ -29,5 +31,7 @@ struct uncancellable_awaitable;
 struct sleep_awaitable;
 struct yield_awaitable;
 struct task_group_join;
+template <class T>
+struct future_shield_awaitable;
 
 }  // namespace weft

@@ -97,9 +97,10 @@ class scheduler_base {
   bool tracking() const noexcept { return tracking_; }
   void track(task_state* task);
   /// A task rooted at `root` is about to wait on something this scheduler
-  /// does not drive (a task of another scheduler): shutdown must cancel it
-  /// explicitly. Registered until forget_foreign_wait(). Thread-safe; not on
-  /// a hot path (a mutex).
+  /// does not drive (a task of another scheduler, a future, a semaphore,
+  /// ...): shutdown must cancel it explicitly. Registered until
+  /// forget_foreign_wait(). Thread-safe; taken only by a task that is about
+  /// to suspend (a mutex).
   void note_foreign_wait(task_state* root);
   void forget_foreign_wait(task_state* root) noexcept;
 
@@ -207,7 +208,8 @@ inline frame_cache* current_frame_cache() noexcept {
 }
 
 /// An exception escaped a done callback that ran while `sched` published a
-/// task's end: printed on stderr and counted in its stats.
+/// task's end: printed on stderr and counted in its stats (`sched` null: a
+/// future completed off the pool, printed only).
 void report_callback_error(scheduler_base* sched, std::exception_ptr error) noexcept;
 
 /// The worker of `sched` running this thread, or nullptr.

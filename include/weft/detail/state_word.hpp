@@ -14,8 +14,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include <weft/cancel_reason.hpp>
+#include <weft/errors.hpp>
 
 namespace weft::detail {
 
@@ -82,6 +84,17 @@ inline void free_record(const cancel_record* r) noexcept {
   if (r == nullptr || is_static_record(r)) return;
   // acq_rel: the last owner deletes it after every other owner is done.
   if (r->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete r;
+}
+
+/// Claims the right to move a move-only result out of the task or future
+/// (`noun`) whose state word is `word`; throws if it was taken.
+inline void claim_result(std::atomic<std::uint64_t>& word, const char* what, const char* noun) {
+  // acq_rel: one claimant wins, and sees the value's writer's writes.
+  if ((word.fetch_or(k_result_taken, std::memory_order_acq_rel) & k_result_taken) != 0) {
+    throw invalid_state_error(std::string(what) + ": the move-only result of this " + noun +
+                              " was already taken; it can be taken once, so keep the value "
+                              "from the first call");
+  }
 }
 
 inline const cancel_record* record_of(std::uint64_t word) noexcept {

@@ -12,7 +12,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -101,6 +100,10 @@ class task_state final : public cancel_target {
   }
 
   // ---- queries (any thread)
+
+  /// What result() and friends say to do when the task is not done.
+  static constexpr const char* k_pending_hint =
+      " called before the task is done; co_await the handle or call wait() first";
 
   /// acquire: pairs with the release in finish(); the result is visible.
   std::uint64_t load() const noexcept { return word_.load(std::memory_order_acquire); }
@@ -293,38 +296,19 @@ class task_state final : public cancel_target {
 
  public:
   /// Claims the right to move a move-only result out; throws if taken.
-  void mark_result_taken(const char* what) {
-    if ((word_.fetch_or(k_result_taken, std::memory_order_acq_rel) & k_result_taken) != 0) {
-      throw invalid_state_error(std::string(what) +
-                                ": the move-only result of this task was already taken; it can "
-                                "be taken once, so keep the value from the first call");
-    }
-  }
+  void mark_result_taken(const char* what) { claim_result(word_, what, "task"); }
 
   // ---- waiters
 
   /// False if the task is already terminal (the waiter is not registered).
   bool add_waiter(waiter* node) noexcept { return waiters_.add(node); }
 
-  /// Blocks this (non-worker) thread until the task is terminal. No system
-  /// call when it is already done.
-  /// Returns after the waiters and done callbacks registered before it
-  /// have run (they run in registration order, this one among them).
-  void wait_blocking() noexcept {
-    // Spin a little first: a task that is about to end saves the two
-    // system calls and the context switches of a futex sleep.
-    for (int i = 0; i < k_wait_spins; ++i) {
-      if (settled()) return;
-      cpu_relax();
-    }
-    thread_waiter node;
-    if (add_waiter(&node)) {
-      node.block();
-      return;
-    }
-    // Closed but its callbacks may still run: wait for them to finish.
-    while (!settled()) std::this_thread::yield();
-  }
+  /// Blocks this (non-worker) thread until the task is terminal and the
+  /// waiters and done callbacks registered before it ran.
+  void wait_blocking() noexcept { waiters_.wait_settled(); }
+
+  /// The waiter list, for done callbacks.
+  waiter_list& waiters() noexcept { return waiters_; }
 
   /// True once every waiter and callback registered before the end ran.
   bool settled() const noexcept { return waiters_.settled(); }
@@ -387,8 +371,6 @@ class task_state final : public cancel_target {
   work_node inject_node_;  // carries the first run when spawned off-worker
 
  private:
-  static constexpr int k_wait_spins = 2000;  // about 10-50 us of pause
-
   // The state word (bits in state_word.hpp). Written by the worker (start,
   // finish) and by cancellers (CAS); read by everyone.
   std::atomic<std::uint64_t> word_{0};

@@ -18,7 +18,9 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <thread>
 
+#include <weft/detail/config.hpp>
 #include <weft/detail/futex.hpp>
 #include <weft/detail/runtime.hpp>
 
@@ -122,6 +124,25 @@ class waiter_list {
     return direct;
   }
 
+  /// Blocks this (non-worker) thread until the list is settled: every
+  /// waiter and done callback registered before the end has run, and this
+  /// thread among them. No system call when it is settled already.
+  void wait_settled() noexcept {
+    // Spin a little first: an end that is about to come saves the two
+    // system calls and the context switches of a futex sleep.
+    for (int i = 0; i < k_wait_spins; ++i) {
+      if (settled()) return;
+      cpu_relax();
+    }
+    thread_waiter node;
+    if (add(&node)) {
+      node.block();
+      return;
+    }
+    // Closed but its callbacks may still run: wait for them to finish.
+    while (!settled()) std::this_thread::yield();
+  }
+
   /// As above, waking every node (for a thread that cannot continue with a
   /// coroutine: a canceller ending a task that never started).
   void close_and_wake_all() noexcept {
@@ -137,6 +158,7 @@ class waiter_list {
   }
 
  private:
+  static constexpr int k_wait_spins = 2000;  // about 10-50 us of pause
   static constexpr std::uintptr_t k_closed = 1;
   static constexpr std::uintptr_t k_settled = 2;
   std::atomic<std::uintptr_t> word_{0};
