@@ -20,6 +20,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <latch>
@@ -376,6 +377,22 @@ class worker_pin {
 inline void run_queued_tasks(weft::scheduler& one_worker) {
   auto empty = []() -> weft::task<void> { co_return; };
   weft::sync_wait(one_worker, empty());
+}
+
+/// How many tasks of `sched` (built with scheduler_options::track_tasks)
+/// dump() shows in the state `state` ("suspended in event::wait", ...).
+inline std::size_t tasks_in_state(weft::scheduler& sched, std::string_view state) {
+  std::ostringstream out;
+  sched.dump(out);
+  const std::string text = out.str();
+  std::size_t n = 0;
+  for (auto at = text.find(state); at != std::string::npos; at = text.find(state, at + 1)) ++n;
+  return n;
+}
+
+/// Returns once `n` tasks of `sched` (tracked) are in the state `state`.
+inline void await_tasks_in_state(weft::scheduler& sched, std::string_view state, std::size_t n) {
+  while (tasks_in_state(sched, state) < n) std::this_thread::yield();
 }
 
 }  // namespace weft_test

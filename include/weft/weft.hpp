@@ -11,15 +11,19 @@
 ///   timeout.hpp, sleep.hpp, yield.hpp   time limits and suspension points
 ///   shield.hpp, uncancellable.hpp       waits a cancel does not pass through
 ///   future.hpp        future<T>: a result another thread provides
+///   event.hpp, semaphore.hpp, mutex.hpp   waiting on other tasks' signals
 ///   this_task.hpp     the running task: cancellation_requested(), deadline()
 ///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
+#include <weft/event.hpp>
 #include <weft/future.hpp>
+#include <weft/mutex.hpp>
 #include <weft/scheduler.hpp>
 #include <weft/scheduler_options.hpp>
 #include <weft/scheduler_stats.hpp>
+#include <weft/semaphore.hpp>
 #include <weft/shield.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>

@@ -57,6 +57,22 @@ struct access {
     return std::exchange(f.s_, nullptr);
   }
 
+  /// The state behind an event or a queue.
+  template <class Primitive>
+  static auto& state(Primitive& p) noexcept {
+    return p.state_;
+  }
+  /// The permits behind a semaphore or a mutex.
+  template <class Primitive>
+  static auto& pool(Primitive& p) noexcept {
+    return p.pool_;
+  }
+  /// A semaphore::permit or mutex::guard owning what `p` just gave.
+  template <class Guard, class Primitive>
+  static Guard make_guard(Primitive& p) noexcept {
+    return Guard(&p);
+  }
+
   /// The group's shared state.
   template <class Group>
   static group_core& core(Group& g) noexcept {

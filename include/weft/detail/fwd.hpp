@@ -15,6 +15,15 @@ class task_group;
 class scheduler;
 template <class T>
 class future;
+class semaphore;
+class mutex;
+class event;
+template <class T>
+class queue;
+template <class T>
+struct queue_push_awaitable;
+template <class T>
+struct queue_pop_awaitable;
 
 template <class T>
 struct shield_awaitable;
