@@ -55,6 +55,13 @@ class invalid_argument_error : public error {
   using error::error;
 };
 
+/// A push to a weft::queue that was closed, or a pop from one that is
+/// closed and empty.
+class queue_closed_error : public error {
+ public:
+  using error::error;
+};
+
 /// A weft::timeout expired and its child ended cancelled.
 class timeout_error : public error {
  public:

@@ -12,6 +12,7 @@
 ///   shield.hpp, uncancellable.hpp       waits a cancel does not pass through
 ///   future.hpp        future<T>: a result another thread provides
 ///   event.hpp, semaphore.hpp, mutex.hpp   waiting on other tasks' signals
+///   queue.hpp         queue<T>: producers and consumers, with close()
 ///   this_task.hpp     the running task: cancellation_requested(), deadline()
 ///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
@@ -20,6 +21,7 @@
 #include <weft/event.hpp>
 #include <weft/future.hpp>
 #include <weft/mutex.hpp>
+#include <weft/queue.hpp>
 #include <weft/scheduler.hpp>
 #include <weft/scheduler_options.hpp>
 #include <weft/scheduler_stats.hpp>
