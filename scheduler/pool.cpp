@@ -19,6 +19,7 @@
 #include <weft/detail/futex.hpp>
 #include <weft/detail/task_state.hpp>
 
+#include "blocking_pool.hpp"
 #include "scheduler_core.hpp"
 #include "task_registry.hpp"
 #include "timer_service.hpp"
@@ -27,15 +28,17 @@ namespace weft {
 
 namespace detail {
 
-scheduler_base::scheduler_base(bool tracking)
+scheduler_base::scheduler_base(bool tracking, std::size_t max_blocking_threads)
     : tracking_(tracking),
       registry_(std::make_unique<task_registry>()),
-      timers_(std::make_unique<timer_service>()) {}
+      timers_(std::make_unique<timer_service>()),
+      blocking_(std::make_unique<blocking_pool>(max_blocking_threads)) {}
 
 scheduler_base::~scheduler_base() = default;
 
 scheduler_core::scheduler_core(const scheduler_options& options)
-    : scheduler_base(options.track_tasks), options_(options), spin_rounds_(options.spin_rounds) {
+    : scheduler_base(options.track_tasks, options.max_blocking_threads),
+      options_(options), spin_rounds_(options.spin_rounds) {
   // Before any worker starts: the light fence of every push relies on it
   // (asymmetric_fence.hpp).
   enable_asymmetric_fences();
@@ -209,6 +212,11 @@ scheduler_options checked(scheduler_options options) {
                                  std::to_string(options.spin_rounds) +
                                  ", more than 1,000,000; idle workers would burn CPU for "
                                  "seconds before parking: use a value like 64");
+  }
+  if (options.max_blocking_threads == 0) {
+    throw invalid_argument_error(
+        "scheduler_options::max_blocking_threads is 0: weft::to_thread would never run its "
+        "calls; allow at least one blocking thread (the default is 64)");
   }
   return options;
 }

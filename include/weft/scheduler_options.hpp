@@ -36,6 +36,11 @@ struct scheduler_options {
   /// once; at most 1,000,000.
   std::uint32_t spin_rounds = 64;
 
+  /// The most threads that run weft::to_thread calls at once (started on
+  /// demand, they exit after a few idle seconds; calls beyond it queue). 0
+  /// is an error.
+  std::size_t max_blocking_threads = 64;
+
   /// Keep a registry of live tasks so that scheduler::dump() can list them.
   /// Costs a mutex-protected insert at spawn and erase at the end of each
   /// spawned task; off by default (dump() then prints the counters only).

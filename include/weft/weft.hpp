@@ -13,6 +13,7 @@
 ///   future.hpp        future<T>: a result another thread provides
 ///   event.hpp, semaphore.hpp, mutex.hpp   waiting on other tasks' signals
 ///   queue.hpp         queue<T>: producers and consumers, with close()
+///   to_thread.hpp     to_thread(fn): a blocking call off the workers
 ///   this_task.hpp     the running task: cancellation_requested(), deadline()
 ///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
@@ -33,6 +34,7 @@
 #include <weft/task_handle.hpp>
 #include <weft/this_task.hpp>
 #include <weft/timeout.hpp>
+#include <weft/to_thread.hpp>
 #include <weft/uncancellable.hpp>
 #include <weft/version.hpp>
 #include <weft/when_all.hpp>

@@ -17,6 +17,8 @@
 
 namespace weft::detail {
 
+class blocking_job;
+class blocking_pool;
 class task_state;
 class task_registry;
 class timer_entry;
@@ -115,13 +117,26 @@ class scheduler_base {
   /// returned). Afterwards the entry may be destroyed. Thread-safe.
   bool remove_timer(timer_entry& entry) noexcept;
 
+  // ---- the blocking threads of weft::to_thread (blocking_pool.cpp)
+
+  /// Queues `job` for a blocking thread (starting one if none is idle and
+  /// fewer than the maximum run). False if it was withdrawn by a cancel
+  /// first: the caller resumes at once. Thread-safe.
+  bool submit_blocking(blocking_job& job);
+  /// The task awaiting `job` was cancelled: a queued job is withdrawn and
+  /// its task resumed; a running one has stop requested. Thread-safe.
+  void cancel_blocking(blocking_job& job) noexcept;
+
   /// Parked workers and the pushers that wake them (idle_state.hpp).
   idle_state idle_;
 
  protected:
-  /// Starts the timer thread; `tracking`: scheduler_options::track_tasks.
-  explicit scheduler_base(bool tracking);
-  ~scheduler_base();  // stops the timer thread (after the workers are joined)
+  /// Starts the timer thread; `tracking`: scheduler_options::track_tasks;
+  /// `max_blocking_threads`: scheduler_options::max_blocking_threads.
+  scheduler_base(bool tracking, std::size_t max_blocking_threads);
+  // Joins the blocking threads and stops the timer thread (after the
+  // workers are joined).
+  ~scheduler_base();
 
   static constexpr std::uint32_t k_live_stopping = 1u << 31;
   static constexpr std::uint32_t k_live_count_mask = k_live_stopping - 1;
@@ -154,6 +169,7 @@ class scheduler_base {
   // Live tasks (with tracking_) and foreign waits, for dump() and shutdown.
   std::unique_ptr<task_registry> registry_;
   std::unique_ptr<timer_service> timers_;
+  std::unique_ptr<blocking_pool> blocking_;
 };
 
 /// A process-wide unique task id (never 0).
