@@ -245,6 +245,31 @@ TEST(Queue, ASlotFreedForACancelledPusherGoesToTheNext) {
   EXPECT_EQ(drain(q), (std::vector<int>{3}));
 }
 
+TEST(Queue, ASlotWhoseItemGoesStraightToAPopperPassesToTheNextPusher) {
+  weft_test::hang_guard guard(std::chrono::seconds(30), "the second pusher's wait");
+  weft::scheduler pushers{1}, poppers{1};
+  weft::queue<int> q{1};
+  ASSERT_TRUE(q.try_push(1));
+  auto first = pushers.spawn(push_one(q, 2));
+  run_queued_tasks(pushers);
+  auto second = pushers.spawn(push_one(q, 3));
+  run_queued_tasks(pushers);
+  weft::task_handle<int> popper;
+  {
+    weft_test::worker_pin pin(pushers);
+    EXPECT_EQ(q.try_pop(), 1);  // the slot is reserved for `first`, which cannot run yet
+    popper = poppers.spawn(pop_one(q));
+    run_queued_tasks(poppers);  // the queue looks empty: the popper waits
+    EXPECT_FALSE(popper.done());
+  }
+  // `first` hands its item to the popper; the slot is free again, for `second`.
+  popper.wait();
+  EXPECT_EQ(popper.result(), 2);
+  second.wait();
+  EXPECT_FALSE(second.cancelled());
+  EXPECT_EQ(drain(q), (std::vector<int>{3}));
+}
+
 TEST(Queue, AnItemHandedToACancelledPopperStaysForTheNext) {
   weft::scheduler sched{1};
   weft::queue<int> q;
@@ -331,7 +356,7 @@ TEST(Queue, EveryItemArrivesOnceWhileCancelsRaceTheHandOffs) {
     std::vector<weft::task_handle<int>> poppers;
     for (int i = 0; i < k_poppers; ++i) poppers.push_back(sched.spawn(pop_one(q)));
     std::thread canceller([&] {
-      for (int i = 0; i < k_poppers; i += 7) {
+      for (int i = 0; i + 3 < k_poppers; i += 7) {
         pushers[i].cancel();
         poppers[i + 3].cancel();
       }

@@ -167,6 +167,7 @@ class queue_state final : public sync_object {
   template <class U>
   bool push_reserved(U&& value) {
     sync_waiter* wake = nullptr;
+    sync_waiter* next_pusher = nullptr;
     {
       std::lock_guard lock(mutex_);
       if (closed_.load(std::memory_order_relaxed)) {
@@ -181,10 +182,14 @@ class queue_state final : public sync_object {
         if (wake != nullptr) wake->resume();
         throw;
       }
+      // The slot is the queue's again: taken by the item, or free if the
+      // item went straight to a waiting popper (then the next pusher gets it).
       --reserved_;
+      next_pusher = grant_slot_locked();
       update_occupied();
     }
     if (wake != nullptr) wake->resume();
+    if (next_pusher != nullptr) next_pusher->resume();
     return true;
   }
 
