@@ -108,12 +108,13 @@ const char* const k_end_names[] = {"none", "returned", "failed", "cancelled", "o
 enum op : int {
   op_idle, op_yield, op_sleep, op_inline, op_spawn, op_await, op_when_all, op_when_any, op_group,
   op_timeout, op_shield, op_uncancellable, op_fault, op_cancel, op_callback, op_check,
-  op_when_all_tuple, op_count
+  op_when_all_tuple, op_semaphore, op_mutex, op_queue, op_future, op_to_thread, op_count
 };
 const char* const k_op_names[] = {"idle",    "yield",   "sleep",         "inline",   "spawn",
                                   "await",   "when_all", "when_any",     "group",    "timeout",
                                   "shield",  "uncancellable", "fault",   "cancel",   "callback",
-                                  "check",   "when_all(tuple)"};
+                                  "check",   "when_all(tuple)", "semaphore", "mutex", "queue",
+                                  "future",  "to_thread"};
 
 // One spawned task. `id`, `expected`, `seed` are written by the spawner
 // before spawn() (published to the task by the queue); `handle` is written
@@ -259,7 +260,21 @@ class round_ctx {
   std::atomic<long> callback_throws_{0}, callback_throws_inline_{0};
   std::atomic<long> cancels_{0}, faults_{0};
   std::atomic<long> children_{0}, inline_awaits_{0};
-  // Declared last: destroyed first, while the records it refers to live.
+
+ public:
+  // The primitives the programs share, checked at the end of the round: no
+  // permit, lock or item lost or made up.
+  static constexpr std::size_t k_permits = 2;
+  weft::semaphore permits{k_permits};
+  weft::mutex lock;
+  long guarded = 0;                // touched only under `lock`
+  std::atomic<long> sections{0};   // critical sections entered
+  weft::queue<int> items{4};
+  std::atomic<long> pushed{0}, popped{0};
+
+ private:
+  // Declared last: destroyed first, while the records and primitives it
+  // refers to live.
   std::unique_ptr<weft::scheduler> sched_;
 };
 
@@ -300,7 +315,7 @@ std::vector<weft::task<int>> programs(round_ctx& c, record& self, rng& g, int de
 weft::task<void> step(round_ctx& c, record& self, rng& g, int depth) {
   // Weighted choice: nesting only above the depth limit, faults rare.
   static constexpr int k_weights[op_count] = {
-      0, 10, 8, 8, 6, 8, 4, 4, 3, 4, 3, 3, 2, 5, 4, 2, 2};
+      0, 10, 8, 8, 6, 8, 4, 4, 3, 4, 3, 3, 2, 5, 4, 2, 2, 2, 2, 2, 2, 1};
   int total = 0;
   for (int w : k_weights) total += w;
   int pick = g.below(total);
@@ -434,6 +449,45 @@ weft::task<void> step(round_ctx& c, record& self, rng& g, int depth) {
     case op_check:
       weft::this_task::throw_if_cancelled();
       break;
+    case op_semaphore: {
+      auto permit = co_await c.permits.scoped_acquire();
+      if (c.permits.available() >= round_ctx::k_permits) c.fail("a permit held but not taken");
+      co_await weft::yield();  // held across a suspension
+      break;
+    }
+    case op_mutex: {
+      auto guard = co_await c.lock.scoped_lock();
+      ++c.guarded;
+      c.sections.fetch_add(1, std::memory_order_relaxed);
+      if (g.percent(50)) co_await weft::yield();
+      break;
+    }
+    case op_queue: {
+      // Each task pushes before it pops, so a popper always has an item
+      // coming: the waits cannot deadlock.
+      int v = g.below(1000);
+      co_await c.items.push(std::move(v));
+      c.pushed.fetch_add(1, std::memory_order_relaxed);
+      static_cast<void>(co_await c.items.pop());
+      c.popped.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    case op_future: {
+      weft::future<int> f;
+      const int v = g.below(1000);
+      auto set = weft::to_thread([f, v] { f.set_value(v); });
+      auto get = [](weft::future<int> f) -> weft::task<int> { co_return co_await f; };
+      c.count_child(2);
+      auto [set_done, got] = co_await weft::when_all(std::move(set), get(f));
+      static_cast<void>(set_done);
+      check_value(c, self, "a future set on a blocking thread", got, v);
+      break;
+    }
+    case op_to_thread: {
+      const int v = g.below(1000);
+      check_value(c, self, "to_thread", co_await weft::to_thread([v] { return v; }), v);
+      break;
+    }
     default:
       break;
   }
@@ -561,7 +615,25 @@ void wait_all(round_ctx& c) {
   }
 }
 
+/// After every task of the round is terminal: every permit is back, the
+/// lock is free and excluded, and every item pushed was popped or is left.
+void check_primitives(round_ctx& c) {
+  if (c.permits.available() != round_ctx::k_permits) {
+    c.fail("the semaphore holds " + std::to_string(c.permits.available()) + " permits, not " +
+           std::to_string(round_ctx::k_permits));
+  }
+  if (c.lock.locked()) c.fail("the mutex is still locked");
+  if (c.guarded != c.sections.load()) c.fail("the mutex let two holders in");
+  long left = 0;
+  while (c.items.try_pop()) ++left;
+  if (c.popped.load() + left != c.pushed.load()) {
+    c.fail("queue: " + std::to_string(c.pushed.load()) + " pushed, " +
+           std::to_string(c.popped.load()) + " popped and " + std::to_string(left) + " left");
+  }
+}
+
 void check_round(round_ctx& c, bool shut_down, round_stats& mix) {
+  check_primitives(c);
   long counts[3] = {0, 0, 0};
   for (int i = 0; i < c.claimed(); ++i) {
     record& r = c.at(i);
