@@ -45,7 +45,7 @@ RESULTS_PNG = os.path.join(HERE, "results.png")
 BEGIN = "<!-- weft-bench-table:begin (written by bench/report.py) -->"
 END = "<!-- weft-bench-table:end -->"
 FAMILIES = ["fib", "skynet", "nqueens", "matmul", "injection", "cancel", "cancel_tree", "ops",
-            "state_poll"]
+            "state_poll", "sync"]
 TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 # Counters shown in the notes column, with their labels.
 NOTE_COUNTERS = [("p50_us", "p50 {:.1f} µs"), ("p99_us", "p99 {:.1f} µs"),
@@ -54,7 +54,8 @@ NOTE_COUNTERS = [("p50_us", "p50 {:.1f} µs"), ("p99_us", "p99 {:.1f} µs"),
                  ("finished_first", "{:.0f} runs ended before the cancel"),
                  ("win_p50_us", "winner→done p50 {:.0f} µs"), ("win_p99_us", "p99 {:.0f} µs"),
                  ("ns_per_op", "{:.1f} ns/op"), ("ns_per_child", "{:.0f} ns/child"),
-                 ("tasks_per_s", "{:.3g} tasks/s"), ("polls_per_s", "{:.3g} polls/s")]
+                 ("tasks_per_s", "{:.3g} tasks/s"), ("items_per_s", "{:.3g} items/s"),
+                 ("handoffs_per_s", "{:.3g} hand-offs/s"), ("polls_per_s", "{:.3g} polls/s")]
 
 
 def kind(runtime):
@@ -170,7 +171,9 @@ def build_table(rows):
             t = time_of(workload, name, 1)
             if t:
                 return t
-        return None
+        # A workload with one serial row of another name (sync_lock's
+        # serial_std_mutex): that one.
+        return peer(workload, "serial", 1)
 
     lines = ["| workload | runtime | workers | median time | weft/oneTBB | weft/OpenMP "
              "| T1/T(serial coroutine) | speedup T1/Tp | peak RSS | notes |",

@@ -1,0 +1,315 @@
+// The primitives a task waits on: what an uncontended wait costs, how fast
+// a queue moves items, how a contended mutex hands off, and how soon a
+// cancel reaches a task waiting on each.
+//
+// sync_lock (ns_per_op; one task on a 1-worker scheduler, or a plain
+// thread): an uncontended pair in a loop; the column T1/T(serial) is the
+// ratio to a std::mutex lock+unlock pair on a plain thread.
+//   weft_semaphore    co_await sem.acquire(); sem.release()
+//   weft_mutex        co_await m.lock(); m.unlock()
+//   serial_std_mutex  std::mutex lock(); unlock()
+// sync_queue (items_per_s): 1,000,000 ints through a queue of capacity
+// 1024 from one producer to one consumer, the sum checked.
+//   weft              a producer task and a consumer task (when_all)
+//   tbb_bounded_queue tbb::concurrent_bounded_queue<int> between two plain
+//                     threads (its blocking push and pop)
+// sync_contended_mutex (handoffs_per_s): 10,000 tasks each take one
+// weft::mutex 10 times (a counter under it is checked).
+// sync_cancel (p50_us, p99_us over 2,000 samples): from just before
+// cancel() to the cancelled_error caught in a task waiting on
+//   weft_event, weft_semaphore, weft_mutex, weft_queue_pop,
+//   weft_queue_push, weft_future
+
+#include <weft/weft.hpp>
+
+#ifdef WEFT_BENCH_HAVE_TBB
+#include <oneapi/tbb/concurrent_queue.h>
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_common.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::int64_t pair_count() { return weft_bench::size<std::int64_t>(2'000'000, 1'000); }
+std::int64_t queue_items() { return weft_bench::size<std::int64_t>(1'000'000, 1'000); }
+std::int64_t latency_samples() { return weft_bench::size<std::int64_t>(2'000, 5); }
+constexpr std::size_t k_queue_capacity = 1024;
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// ---- sync_lock
+
+weft::task<std::int64_t> semaphore_pairs(weft::semaphore& sem, std::int64_t n) {
+  std::int64_t held = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    co_await sem.acquire();
+    held += static_cast<std::int64_t>(sem.available() == 0);
+    sem.release();
+  }
+  co_return held;
+}
+
+weft::task<std::int64_t> mutex_pairs(weft::mutex& m, std::int64_t n) {
+  std::int64_t held = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    co_await m.lock();
+    held += static_cast<std::int64_t>(m.locked());
+    m.unlock();
+  }
+  co_return held;
+}
+
+template <class Loop>
+void lock_pairs(benchmark::State& state, Loop loop) {
+  weft::scheduler sched{1};
+  const std::int64_t n = pair_count();
+  for (auto _ : state) {
+    const auto start = clock_type::now();
+    const std::int64_t held = weft::sync_wait(sched, loop(n));
+    const double seconds = seconds_since(start);
+    state.SetIterationTime(seconds);
+    if (!weft_bench::check_result(state, "sync_lock: pairs that held", held, n)) return;
+    state.counters["ns_per_op"] = seconds * 1e9 / static_cast<double>(n);
+  }
+}
+
+void lock_semaphore(benchmark::State& state) {
+  weft::semaphore sem{1};
+  lock_pairs(state, [&](std::int64_t n) { return semaphore_pairs(sem, n); });
+}
+void lock_mutex(benchmark::State& state) {
+  weft::mutex m;
+  lock_pairs(state, [&](std::int64_t n) { return mutex_pairs(m, n); });
+}
+void lock_std_mutex(benchmark::State& state) {
+  std::mutex m;
+  const std::int64_t n = pair_count();
+  for (auto _ : state) {
+    std::int64_t held = 0;
+    const auto start = clock_type::now();
+    for (std::int64_t i = 0; i < n; ++i) {
+      m.lock();
+      held += 1;
+      benchmark::DoNotOptimize(held);
+      m.unlock();
+    }
+    const double seconds = seconds_since(start);
+    state.SetIterationTime(seconds);
+    if (!weft_bench::check_result(state, "sync_lock: pairs", held, n)) return;
+    state.counters["ns_per_op"] = seconds * 1e9 / static_cast<double>(n);
+  }
+}
+
+// ---- sync_queue
+
+weft::task<std::int64_t> produce(weft::queue<int>& q, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) co_await q.push(static_cast<int>(i & 0xffff));
+  co_return 0;
+}
+weft::task<std::int64_t> consume(weft::queue<int>& q, std::int64_t n) {
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < n; ++i) sum += co_await q.pop();
+  co_return sum;
+}
+std::int64_t expected_sum(std::int64_t n) {
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < n; ++i) sum += i & 0xffff;
+  return sum;
+}
+
+weft::task<std::int64_t> pipe(weft::queue<int>& q, std::int64_t n) {
+  auto [produced, consumed] = co_await weft::when_all(produce(q, n), consume(q, n));
+  co_return produced + consumed;
+}
+
+void queue_weft(benchmark::State& state) {
+  weft::scheduler sched{weft_bench::workers_of(state)};
+  const std::int64_t n = queue_items();
+  for (auto _ : state) {
+    weft::queue<int> q{k_queue_capacity};
+    const auto start = clock_type::now();
+    const std::int64_t sum = weft::sync_wait(sched, pipe(q, n));
+    const double seconds = seconds_since(start);
+    state.SetIterationTime(seconds);
+    if (!weft_bench::check_result(state, "sync_queue: sum", sum, expected_sum(n))) return;
+    state.counters["items_per_s"] = static_cast<double>(n) / seconds;
+  }
+}
+
+#ifdef WEFT_BENCH_HAVE_TBB
+void queue_tbb(benchmark::State& state) {
+  const std::int64_t n = queue_items();
+  for (auto _ : state) {
+    tbb::concurrent_bounded_queue<int> q;
+    q.set_capacity(k_queue_capacity);
+    std::int64_t sum = 0;
+    const auto start = clock_type::now();
+    std::thread producer([&] {
+      for (std::int64_t i = 0; i < n; ++i) q.push(static_cast<int>(i & 0xffff));
+    });
+    for (std::int64_t i = 0; i < n; ++i) {
+      int v = 0;
+      q.pop(v);
+      sum += v;
+    }
+    producer.join();
+    const double seconds = seconds_since(start);
+    state.SetIterationTime(seconds);
+    if (!weft_bench::check_result(state, "sync_queue: sum", sum, expected_sum(n))) return;
+    state.counters["items_per_s"] = static_cast<double>(n) / seconds;
+  }
+}
+#endif
+
+// ---- sync_contended_mutex
+
+constexpr int k_contenders = 10'000;
+constexpr int k_locks_each = 10;
+
+weft::task<void> contend(weft::mutex& m, std::int64_t& counter) {
+  for (int i = 0; i < k_locks_each; ++i) {
+    co_await m.lock();
+    ++counter;
+    m.unlock();
+  }
+}
+
+void contended_mutex(benchmark::State& state) {
+  weft::scheduler sched{weft_bench::workers_of(state)};
+  const int tasks = weft_bench::size(k_contenders, 100);
+  for (auto _ : state) {
+    weft::mutex m;
+    std::int64_t counter = 0;
+    std::vector<weft::task_handle<void>> handles;
+    handles.reserve(tasks);
+    const auto start = clock_type::now();
+    for (int i = 0; i < tasks; ++i) handles.push_back(sched.spawn(contend(m, counter)));
+    for (auto& h : handles) h.wait();
+    const double seconds = seconds_since(start);
+    state.SetIterationTime(seconds);
+    const std::int64_t expected = std::int64_t{tasks} * k_locks_each;
+    if (!weft_bench::check_result(state, "sync_contended_mutex: count", counter, expected)) {
+      return;
+    }
+    state.counters["handoffs_per_s"] = static_cast<double>(expected) / seconds;
+  }
+}
+
+// ---- sync_cancel
+
+/// Measures cancel → cancelled_error in a task that waits via `wait()`
+/// (a task<void> that blocks until cancelled), once per sample.
+template <class Wait>
+void cancel_latency(benchmark::State& state, Wait wait) {
+  weft::scheduler sched{weft_bench::workers_of(state)};
+  const std::int64_t samples = latency_samples();
+  for (auto _ : state) {
+    std::vector<double> latencies;
+    latencies.reserve(samples);
+    double total = 0;
+    for (std::int64_t i = 0; i < samples; ++i) {
+      std::atomic<bool> waiting{false};
+      clock_type::time_point caught{};
+      auto body = [](Wait& wait, std::atomic<bool>& waiting,
+                     clock_type::time_point& caught) -> weft::task<void> {
+        waiting.store(true, std::memory_order_release);
+        try {
+          co_await wait();
+        } catch (const weft::cancelled_error&) {
+          caught = clock_type::now();
+          throw;
+        }
+      };
+      auto h = sched.spawn(body(wait, waiting, caught));
+      while (!waiting.load(std::memory_order_acquire)) std::this_thread::yield();
+      // Let it reach the wait list (a few microseconds past the flag).
+      const auto settle = clock_type::now() + std::chrono::microseconds(50);
+      while (clock_type::now() < settle) std::this_thread::yield();
+      const auto start = clock_type::now();
+      h.cancel();
+      h.wait();  // sleeps in the kernel: leaves the cores to the workers
+      if (!h.cancelled() || caught == clock_type::time_point{}) {
+        state.SkipWithError("sync_cancel: the waiting task did not end cancelled");
+        return;
+      }
+      const double s = std::chrono::duration<double>(caught - start).count();
+      latencies.push_back(s);
+      total += s;
+    }
+    state.SetIterationTime(total / static_cast<double>(samples));
+    weft_bench::report_quantiles(state, latencies);
+  }
+}
+
+void cancel_event(benchmark::State& state) {
+  weft::event never_set;
+  cancel_latency(state, [&]() -> weft::task<void> { co_await never_set.wait(); });
+}
+void cancel_semaphore(benchmark::State& state) {
+  weft::semaphore none_free{0};
+  cancel_latency(state, [&]() -> weft::task<void> { co_await none_free.acquire(); });
+}
+void cancel_mutex(benchmark::State& state) {
+  weft::mutex held;
+  static_cast<void>(held.try_lock());
+  cancel_latency(state, [&]() -> weft::task<void> { co_await held.lock(); });
+  held.unlock();
+}
+void cancel_queue_pop(benchmark::State& state) {
+  weft::queue<int> empty{1};
+  cancel_latency(state, [&]() -> weft::task<void> { co_await empty.pop(); });
+}
+void cancel_queue_push(benchmark::State& state) {
+  weft::queue<int> full{1};
+  static_cast<void>(full.try_push(0));
+  cancel_latency(state, [&]() -> weft::task<void> { co_await full.push(1); });
+}
+void cancel_future(benchmark::State& state) {
+  // A fresh future per sample: the cancel cancels the future it awaits.
+  cancel_latency(state, []() -> weft::task<void> {
+    weft::future<int> never_set;
+    co_await never_set;
+  });
+}
+
+void register_rows() {
+  using weft_bench::timing;
+  auto one_worker = [](benchmark::internal::Benchmark* b) {
+    b->ArgName("workers")->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+    if (weft_bench::smoke()) b->Iterations(1);
+  };
+  one_worker(benchmark::RegisterBenchmark("sync_lock/weft_semaphore", lock_semaphore));
+  one_worker(benchmark::RegisterBenchmark("sync_lock/weft_mutex", lock_mutex));
+  one_worker(benchmark::RegisterBenchmark("sync_lock/serial_std_mutex", lock_std_mutex));
+
+  weft_bench::add("sync_queue", "weft", queue_weft, timing::manual);
+#ifdef WEFT_BENCH_HAVE_TBB
+  auto* tbb_row = benchmark::RegisterBenchmark("sync_queue/tbb_bounded_queue", queue_tbb);
+  tbb_row->ArgName("workers")->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+  if (weft_bench::smoke()) tbb_row->Iterations(1);
+#endif
+  weft_bench::add("sync_contended_mutex", "weft", contended_mutex, timing::manual);
+
+  weft_bench::add("sync_cancel", "weft_event", cancel_event, timing::manual);
+  weft_bench::add("sync_cancel", "weft_semaphore", cancel_semaphore, timing::manual);
+  weft_bench::add("sync_cancel", "weft_mutex", cancel_mutex, timing::manual);
+  weft_bench::add("sync_cancel", "weft_queue_pop", cancel_queue_pop, timing::manual);
+  weft_bench::add("sync_cancel", "weft_queue_push", cancel_queue_push, timing::manual);
+  weft_bench::add("sync_cancel", "weft_future", cancel_future, timing::manual);
+}
+
+}  // namespace
+
+WEFT_BENCH_MAIN(register_rows)
