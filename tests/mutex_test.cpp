@@ -25,11 +25,9 @@ weft::task<void> lock_and_unlock(weft::mutex& m) {
 }
 
 /// Takes the lock, records `index`, keeps the lock.
-weft::task<void> lock_and_record(weft::mutex& m, int index, std::vector<int>& order,
-                                 std::mutex& order_mutex) {
+weft::task<void> lock_and_record(weft::mutex& m, int index, weft_test::arrival_log& log) {
   co_await m.lock();
-  std::lock_guard lock(order_mutex);
-  order.push_back(index);
+  log.add(index);
 }
 
 }  // namespace
@@ -67,18 +65,13 @@ TEST(Mutex, WaitersAreServedFirstComeFirstServed) {
   weft::scheduler sched{1};
   weft::mutex m;
   ASSERT_TRUE(m.try_lock());
-  std::vector<int> order;
-  std::mutex order_mutex;
-  std::vector<weft::task_handle<void>> handles;
-  for (int i = 0; i < 5; ++i) {
-    handles.push_back(sched.spawn(lock_and_record(m, i, order, order_mutex)));
-    run_queued_tasks(sched);
-  }
+  weft_test::arrival_log log;
+  auto handles = weft_test::spawn_in_line(sched, 5, [&](int i) { return lock_and_record(m, i, log); });
   for (int i = 0; i < 5; ++i) {
     m.unlock();
     handles[i].wait();
   }
-  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(log.order(), (std::vector<int>{0, 1, 2, 3, 4}));
   EXPECT_TRUE(m.locked());
 }
 
@@ -129,20 +122,15 @@ TEST(Mutex, ACancelledWaiterLeavesTheListAndNoOtherIsSkipped) {
   weft::scheduler sched{1};
   weft::mutex m;
   ASSERT_TRUE(m.try_lock());
-  std::vector<int> order;
-  std::mutex order_mutex;
-  std::vector<weft::task_handle<void>> handles;
-  for (int i = 0; i < 3; ++i) {
-    handles.push_back(sched.spawn(lock_and_record(m, i, order, order_mutex)));
-    run_queued_tasks(sched);
-  }
+  weft_test::arrival_log log;
+  auto handles = weft_test::spawn_in_line(sched, 3, [&](int i) { return lock_and_record(m, i, log); });
   handles[1].cancel();
   handles[1].wait();
   m.unlock();
   handles[0].wait();
   m.unlock();
   handles[2].wait();
-  EXPECT_EQ(order, (std::vector<int>{0, 2}));
+  EXPECT_EQ(log.order(), (std::vector<int>{0, 2}));
   EXPECT_TRUE(handles[1].cancelled());
 }
 
@@ -150,12 +138,10 @@ TEST(Mutex, TheLockHandedToACancelledWaiterGoesToTheNext) {
   weft::scheduler sched{1};
   weft::mutex m;
   ASSERT_TRUE(m.try_lock());
-  std::vector<int> order;
-  std::mutex order_mutex;
-  auto first = sched.spawn(lock_and_record(m, 0, order, order_mutex));
-  run_queued_tasks(sched);
-  auto second = sched.spawn(lock_and_record(m, 1, order, order_mutex));
-  run_queued_tasks(sched);
+  weft_test::arrival_log log;
+  auto line = weft_test::spawn_in_line(sched, 2, [&](int i) { return lock_and_record(m, i, log); });
+  auto& first = line[0];
+  auto& second = line[1];
   {
     weft_test::worker_pin pin(sched);
     m.unlock();            // handed to `first`, which cannot run yet
@@ -164,7 +150,7 @@ TEST(Mutex, TheLockHandedToACancelledWaiterGoesToTheNext) {
   first.wait();
   second.wait();
   EXPECT_TRUE(first.cancelled());
-  EXPECT_EQ(order, (std::vector<int>{1}));
+  EXPECT_EQ(log.order(), (std::vector<int>{1}));
   EXPECT_TRUE(m.locked());  // held by `second`
 }
 

@@ -105,11 +105,7 @@ TEST(Queue, PopWaitsWhileEmptyAndAPushFromAPlainThreadWakesIt) {
 TEST(Queue, WaitersAreServedFirstComeFirstServed) {
   weft::scheduler sched{1};
   weft::queue<int> q;
-  std::vector<weft::task_handle<int>> poppers;
-  for (int i = 0; i < 4; ++i) {
-    poppers.push_back(sched.spawn(pop_one(q)));
-    run_queued_tasks(sched);
-  }
+  auto poppers = weft_test::spawn_in_line(sched, 4, [&](int) { return pop_one(q); });
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(q.try_push(int(i)));
   for (int i = 0; i < 4; ++i) {
     poppers[i].wait();
@@ -118,11 +114,7 @@ TEST(Queue, WaitersAreServedFirstComeFirstServed) {
 
   weft::queue<int> full{1};
   ASSERT_TRUE(full.try_push(-1));
-  std::vector<weft::task_handle<void>> pushers;
-  for (int i = 0; i < 4; ++i) {
-    pushers.push_back(sched.spawn(push_one(full, i)));
-    run_queued_tasks(sched);
-  }
+  auto pushers = weft_test::spawn_in_line(sched, 4, [&](int i) { return push_one(full, i); });
   std::vector<int> out;
   for (int i = 0; i < 4; ++i) {
     out.push_back(*full.try_pop());  // frees the slot for pusher i
@@ -228,10 +220,9 @@ TEST(Queue, ASlotFreedForACancelledPusherGoesToTheNext) {
   weft::scheduler sched{1};
   weft::queue<int> q{1};
   ASSERT_TRUE(q.try_push(1));
-  auto first = sched.spawn(push_one(q, 2));
-  run_queued_tasks(sched);
-  auto second = sched.spawn(push_one(q, 3));
-  run_queued_tasks(sched);
+  auto line = weft_test::spawn_in_line(sched, 2, [&](int i) { return push_one(q, 2 + i); });
+  auto& first = line[0];
+  auto& second = line[1];
   {
     weft_test::worker_pin pin(sched);
     EXPECT_EQ(q.try_pop(), 1);  // reserves the slot for `first`
@@ -250,10 +241,9 @@ TEST(Queue, ASlotWhoseItemGoesStraightToAPopperPassesToTheNextPusher) {
   weft::scheduler pushers{1}, poppers{1};
   weft::queue<int> q{1};
   ASSERT_TRUE(q.try_push(1));
-  auto first = pushers.spawn(push_one(q, 2));
-  run_queued_tasks(pushers);
-  auto second = pushers.spawn(push_one(q, 3));
-  run_queued_tasks(pushers);
+  // `first` pushes 2, `second` pushes 3.
+  auto line = weft_test::spawn_in_line(pushers, 2, [&](int i) { return push_one(q, 2 + i); });
+  auto& second = line[1];
   weft::task_handle<int> popper;
   {
     weft_test::worker_pin pin(pushers);
@@ -284,10 +274,9 @@ TEST(Queue, AnItemHandedToACancelledPopperStaysForTheNext) {
   EXPECT_TRUE(first.cancelled());
   EXPECT_EQ(q.try_pop(), 7);  // back in the queue
 
-  auto a = sched.spawn(pop_one(q));
-  run_queued_tasks(sched);
-  auto b = sched.spawn(pop_one(q));
-  run_queued_tasks(sched);
+  auto line = weft_test::spawn_in_line(sched, 2, [&](int) { return pop_one(q); });
+  auto& a = line[0];
+  auto& b = line[1];
   {
     weft_test::worker_pin pin(sched);
     ASSERT_TRUE(q.try_push(8));  // handed to `a`

@@ -21,12 +21,10 @@ namespace {
 
 weft::task<void> acquire_once(weft::semaphore& sem) { co_await sem.acquire(); }
 
-/// Takes a permit, records `index` in `order`, keeps the permit.
-weft::task<void> acquire_and_record(weft::semaphore& sem, int index, std::vector<int>& order,
-                                    std::mutex& m) {
+/// Takes a permit, records `index`, keeps the permit.
+weft::task<void> acquire_and_record(weft::semaphore& sem, int index, weft_test::arrival_log& log) {
   co_await sem.acquire();
-  std::lock_guard lock(m);
-  order.push_back(index);
+  log.add(index);
 }
 
 }  // namespace
@@ -61,18 +59,14 @@ TEST(Semaphore, AcquireWaitsWithoutAWorkerWhileNoneIsFree) {
 TEST(Semaphore, WaitersAreServedFirstComeFirstServed) {
   weft::scheduler sched{1};
   weft::semaphore sem{0};
-  std::vector<int> order;
-  std::mutex m;
-  std::vector<weft::task_handle<void>> handles;
-  for (int i = 0; i < 5; ++i) {
-    handles.push_back(sched.spawn(acquire_and_record(sem, i, order, m)));
-    run_queued_tasks(sched);  // queued before the next one
-  }
+  weft_test::arrival_log log;
+  auto handles =
+      weft_test::spawn_in_line(sched, 5, [&](int i) { return acquire_and_record(sem, i, log); });
   for (int i = 0; i < 5; ++i) {
     sem.release();
     handles[i].wait();
   }
-  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(log.order(), (std::vector<int>{0, 1, 2, 3, 4}));
 }
 
 TEST(Semaphore, ReleaseHandsThePermitToTheFirstWaiterNotToATryAcquire) {
@@ -101,13 +95,9 @@ TEST(Semaphore, TryAcquireNeverWaits) {
 TEST(Semaphore, ACancelledWaiterLeavesTheListAndNoOtherIsSkipped) {
   weft::scheduler sched{1};
   weft::semaphore sem{0};
-  std::vector<int> order;
-  std::mutex m;
-  std::vector<weft::task_handle<void>> handles;
-  for (int i = 0; i < 3; ++i) {
-    handles.push_back(sched.spawn(acquire_and_record(sem, i, order, m)));
-    run_queued_tasks(sched);
-  }
+  weft_test::arrival_log log;
+  auto handles =
+      weft_test::spawn_in_line(sched, 3, [&](int i) { return acquire_and_record(sem, i, log); });
   handles[1].cancel();
   handles[1].wait();
   EXPECT_TRUE(handles[1].cancelled());
@@ -115,19 +105,18 @@ TEST(Semaphore, ACancelledWaiterLeavesTheListAndNoOtherIsSkipped) {
   sem.release();
   handles[0].wait();
   handles[2].wait();
-  EXPECT_EQ(order, (std::vector<int>{0, 2}));
+  EXPECT_EQ(log.order(), (std::vector<int>{0, 2}));
   EXPECT_EQ(sem.available(), 0u);
 }
 
 TEST(Semaphore, APermitHandedToACancelledWaiterGoesToTheNext) {
   weft::scheduler sched{1};
   weft::semaphore sem{0};
-  std::vector<int> order;
-  std::mutex m;
-  auto first = sched.spawn(acquire_and_record(sem, 0, order, m));
-  run_queued_tasks(sched);
-  auto second = sched.spawn(acquire_and_record(sem, 1, order, m));
-  run_queued_tasks(sched);
+  weft_test::arrival_log log;
+  auto line =
+      weft_test::spawn_in_line(sched, 2, [&](int i) { return acquire_and_record(sem, i, log); });
+  auto& first = line[0];
+  auto& second = line[1];
   {
     weft_test::worker_pin pin(sched);
     sem.release();         // handed to `first`, which cannot run yet
@@ -137,7 +126,7 @@ TEST(Semaphore, APermitHandedToACancelledWaiterGoesToTheNext) {
   second.wait();
   EXPECT_TRUE(first.cancelled());
   EXPECT_FALSE(second.cancelled());
-  EXPECT_EQ(order, (std::vector<int>{1}));
+  EXPECT_EQ(log.order(), (std::vector<int>{1}));
   EXPECT_EQ(sem.available(), 0u);
 }
 

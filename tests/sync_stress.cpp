@@ -247,9 +247,9 @@ TEST(SyncStress, EveryQueueItemArrivesExactlyOnce) {
       plain_thread plain_consumer(stop, [&] {
         if (auto v = q.try_pop()) arrive(*v);
       });
-      auto consumers = std::thread([&] { run_round(sched, rng, consumer); });
-      std::mt19937_64 producer_rng(rng());
-      run_round(sched, producer_rng, producer);
+      std::mt19937_64 consumer_rng(rng());  // each thread draws from its own
+      auto consumers = std::thread([&] { run_round(sched, consumer_rng, consumer); });
+      run_round(sched, rng, producer);
       q.close();
       consumers.join();
       stop = true;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <latch>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,36 @@
 #include "support.hpp"
 
 namespace weft_test {
+
+/// The order in which waiters got through a primitive (any thread).
+class arrival_log {
+ public:
+  void add(int index) {
+    std::lock_guard lock(mutex_);
+    order_.push_back(index);
+  }
+  std::vector<int> order() const {
+    std::lock_guard lock(mutex_);
+    return order_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<int> order_;
+};
+
+/// Spawns make(i) for i in [0, n) on a one-worker scheduler, each one
+/// waiting in the primitive before the next is spawned, so their places in
+/// its list are 0, 1, ..., n - 1.
+template <class Make>
+auto spawn_in_line(weft::scheduler& one_worker, int n, Make make) {
+  std::vector<decltype(one_worker.spawn(make(0)))> handles;
+  for (int i = 0; i < n; ++i) {
+    handles.push_back(one_worker.spawn(make(i)));
+    run_queued_tasks(one_worker);
+  }
+  return handles;
+}
 
 /// A task waiting in `wait` is woken at once by a cancel and ends
 /// cancelled with the cancel's message and reason user.

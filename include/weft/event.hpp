@@ -14,8 +14,9 @@ namespace weft {
 /// Thread safety: every member may be called from any thread; wait() is
 /// awaited inside tasks. The event belongs to no scheduler: tasks of
 /// several may wait on it, and each resumes on its own. A waiting task
-/// holds no worker. Destroying the event while a task waits on it prints a
-/// diagnostic and calls std::terminate.
+/// holds no worker. Destroying the event while a task waits on it, or is
+/// still waking from a set(), prints a diagnostic and calls std::terminate:
+/// keep it alive until its waiters have resumed.
 class event {
  public:
   /// The operand of `co_await ev.wait()`.

@@ -15,6 +15,26 @@
 
 namespace weft::detail {
 
+/// After a suspension on a future: no canceller touches the target from
+/// here on, and the wait no longer needs shutdown's attention.
+inline void end_suspension(task_state* root) noexcept {
+  root->disarm_cancel_target();
+  root->sched_->forget_foreign_wait(root);
+}
+
+/// The end of either await: throws cancelled_error if the awaiting task
+/// was cancelled, else returns the future's value (or rethrows). Drops the
+/// awaiter's reference to the state in any case.
+template <class T>
+T end_future_wait(task_state* root, future_state<T>* target, const char* what) {
+  struct release_on_exit {
+    future_state<T>* s;
+    ~release_on_exit() { s->release(); }
+  } guard{target};
+  if (root->cancellation_point()) root->throw_cancelled();
+  return take_value<T>(*target, *target, what);
+}
+
 /// Holds one reference to the state, released in await_resume, which every
 /// path reaches. Trivially destructible (see task_awaiter).
 template <class T>
@@ -43,16 +63,8 @@ struct future_awaiter {
 
   T await_resume() {
     enter(root);
-    struct release_on_exit {
-      future_state<T>* s;
-      ~release_on_exit() { s->release(); }
-    } guard{target};
-    if (node.handle) {  // await_suspend ran
-      root->disarm_cancel_target();
-      root->sched_->forget_foreign_wait(root);
-    }
-    if (root->cancellation_point()) root->throw_cancelled();
-    return take_value<T>(*target, *target, "co_await on a weft::future");
+    if (node.handle) end_suspension(root);  // await_suspend ran
+    return end_future_wait(root, target, "co_await on a weft::future");
   }
 };
 
@@ -82,17 +94,11 @@ struct future_shield_awaiter {
 
   T await_resume() {
     enter(root);
-    struct release_on_exit {
-      future_state<T>* s;
-      ~release_on_exit() { s->release(); }
-    } guard{target};
     if (node != nullptr) {
-      root->disarm_cancel_target();
-      root->sched_->forget_foreign_wait(root);
-      node->release();
+      end_suspension(root);
+      node->release();  // after the disarm: no canceller is in on_cancel()
     }
-    if (root->cancellation_point()) root->throw_cancelled();
-    return take_value<T>(*target, *target, "co_await weft::shield on a weft::future");
+    return end_future_wait(root, target, "co_await weft::shield on a weft::future");
   }
 };
 
