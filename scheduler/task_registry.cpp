@@ -88,8 +88,13 @@ void task_registry::forget_foreign_wait(task_state* root) noexcept {
 void task_registry::cancel_foreign_waits() noexcept {
   // Under the lock: a registered root stays alive until it unregisters,
   // which it does after resuming (and the cancel below only schedules it).
+  // Cleanup that shutdown does not cancel (uncancellable) is skipped here as
+  // at its own suspension points: cancelling one of its children would end
+  // that child while a sibling may wait for what it was about to do.
   std::lock_guard lock(foreign_mutex_);
-  for (task_state* root : foreign_waits_) root->request_cancel(cancel_kind::shutdown, {});
+  for (task_state* root : foreign_waits_) {
+    if (!root->shutdown_immune_) root->request_cancel(cancel_kind::shutdown, {});
+  }
 }
 
 void scheduler_base::track(task_state* task) { registry_->track(task); }

@@ -27,7 +27,7 @@ class task_registry {
   void note_foreign_wait(task_state* root);
   void forget_foreign_wait(task_state* root) noexcept;
   /// Shutdown: requests the cancellation (reason shutdown) of every root
-  /// registered by note_foreign_wait().
+  /// registered by note_foreign_wait(), except shutdown-immune cleanup.
   void cancel_foreign_waits() noexcept;
 
  private:

@@ -331,3 +331,30 @@ TEST(Uncancellable, CancelRacingTheCleanupsEndNeverThrowsFromUncancellableItself
     }
   }
 }
+
+TEST(Uncancellable, ShutdownDoesNotCancelCleanupWaitingOnAFuture) {
+  // The cleanup waits on a future that only the test thread sets; a plain
+  // task waits on another one. ~scheduler cancels the plain task's wait
+  // (its foreign wait) but must leave the cleanup's alone, and waits for it.
+  weft::future<int> for_cleanup, for_plain;
+  std::atomic<int> cleanup_got{-1};
+  auto cleanup = [](weft::future<int> f, std::atomic<int>& got) -> weft::task<void> {
+    auto inner = [](weft::future<int> f, std::atomic<int>& got) -> weft::task<void> {
+      got = co_await f;
+    };
+    co_await weft::uncancellable(inner(std::move(f), got));
+  };
+  auto plain = [](weft::future<int> f) -> weft::task<int> { co_return co_await f; };
+  auto sched = std::make_unique<weft::scheduler>(1);
+  auto c = sched->spawn(cleanup(for_cleanup, cleanup_got));
+  auto p = sched->spawn(plain(for_plain));
+  weft_test::run_queued_tasks(*sched);
+  std::thread destroyer([&] { sched.reset(); });
+  p.wait();  // cancelled by the shutdown's pass over the foreign waits
+  EXPECT_TRUE(p.cancelled());
+  EXPECT_FALSE(for_cleanup.done()) << "shutdown cancelled the cleanup's wait";
+  EXPECT_TRUE(for_cleanup.set_value(7));
+  destroyer.join();
+  EXPECT_EQ(cleanup_got.load(), 7);
+  EXPECT_TRUE(c.done());
+}
