@@ -89,6 +89,16 @@ TEST(Queue, PushWaitsWhileFullAndAPopLetsItIn) {
   EXPECT_EQ(drain(q), (std::vector<int>{2}));
 }
 
+TEST(Queue, PushToAnUnboundedQueueNeverWaits) {
+  weft::scheduler sched{1};
+  weft::queue<int> q;  // capacity 0: unbounded
+  auto body = [](weft::queue<int>& q) -> weft::task<std::size_t> {
+    for (int i = 0; i < 10000; ++i) co_await q.push(int(i));  // nobody pops meanwhile
+    co_return q.size();
+  };
+  EXPECT_EQ(weft::sync_wait(sched, body(q)), 10000u);
+}
+
 TEST(Queue, PopWaitsWhileEmptyAndAPushFromAPlainThreadWakesIt) {
   weft::scheduler sched{1};
   weft::queue<int> q;
