@@ -3,8 +3,8 @@
 // cancel reaches a task waiting on each.
 //
 // sync_lock (ns_per_op; one task on a 1-worker scheduler, or a plain
-// thread): an uncontended pair in a loop; the column T1/T(serial) is the
-// ratio to a std::mutex lock+unlock pair on a plain thread.
+// thread of a process that runs one): an uncontended pair in a loop; the
+// column T1/T(serial) is the ratio to a std::mutex lock+unlock pair.
 //   weft_semaphore    co_await sem.acquire(); sem.release()
 //   weft_mutex        co_await m.lock(); m.unlock()
 //   serial_std_mutex  std::mutex lock(); unlock()
@@ -19,6 +19,9 @@
 // cancel() to the cancelled_error caught in a task waiting on
 //   weft_event, weft_semaphore, weft_mutex, weft_queue_pop,
 //   weft_queue_push, weft_future
+// with the pool idle (the workers park: the wake-up of a parked worker is
+// in the figure), and weft_event_busy_pool with a task looping on yield
+// meanwhile.
 
 #include <weft/weft.hpp>
 
@@ -32,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -94,6 +98,10 @@ void lock_mutex(benchmark::State& state) {
   lock_pairs(state, [&](std::int64_t n) { return mutex_pairs(m, n); });
 }
 void lock_std_mutex(benchmark::State& state) {
+  // A process with a running pool, as for the weft rows: glibc locks with
+  // plain stores while a process has a single thread, which no program
+  // that uses weft is.
+  weft::scheduler sched{1};
   std::mutex m;
   const std::int64_t n = pair_count();
   for (auto _ : state) {
@@ -211,10 +219,27 @@ void contended_mutex(benchmark::State& state) {
 
 /// Measures cancel → cancelled_error in a task that waits via `wait()`
 /// (a task<void> that blocks until cancelled), once per sample.
+weft::task<void> keep_busy(std::atomic<bool>& stop) {
+  while (!stop.load(std::memory_order_relaxed)) co_await weft::yield();
+}
+
+/// `busy`: a task loops on yield meanwhile, so a worker is awake (a
+/// service under load) and the wake-up of a parked vCPU is not measured.
 template <class Wait>
-void cancel_latency(benchmark::State& state, Wait wait) {
+void cancel_latency(benchmark::State& state, Wait wait, bool busy = false) {
   weft::scheduler sched{weft_bench::workers_of(state)};
   const std::int64_t samples = latency_samples();
+  std::atomic<bool> stop_busy{false};
+  weft::task_handle<void> busy_task;
+  if (busy) busy_task = sched.spawn(keep_busy(stop_busy));
+  struct stop_on_exit {
+    std::atomic<bool>& stop;
+    weft::task_handle<void>& task;
+    ~stop_on_exit() {
+      stop = true;
+      if (task.valid()) task.wait();
+    }
+  } stopper{stop_busy, busy_task};
   for (auto _ : state) {
     std::vector<double> latencies;
     latencies.reserve(samples);
@@ -256,6 +281,10 @@ void cancel_latency(benchmark::State& state, Wait wait) {
 void cancel_event(benchmark::State& state) {
   weft::event never_set;
   cancel_latency(state, [&]() -> weft::task<void> { co_await never_set.wait(); });
+}
+void cancel_event_busy(benchmark::State& state) {
+  weft::event never_set;
+  cancel_latency(state, [&]() -> weft::task<void> { co_await never_set.wait(); }, true);
 }
 void cancel_semaphore(benchmark::State& state) {
   weft::semaphore none_free{0};
@@ -302,12 +331,17 @@ void register_rows() {
 #endif
   weft_bench::add("sync_contended_mutex", "weft", contended_mutex, timing::manual);
 
-  weft_bench::add("sync_cancel", "weft_event", cancel_event, timing::manual);
-  weft_bench::add("sync_cancel", "weft_semaphore", cancel_semaphore, timing::manual);
-  weft_bench::add("sync_cancel", "weft_mutex", cancel_mutex, timing::manual);
-  weft_bench::add("sync_cancel", "weft_queue_pop", cancel_queue_pop, timing::manual);
-  weft_bench::add("sync_cancel", "weft_queue_push", cancel_queue_push, timing::manual);
-  weft_bench::add("sync_cancel", "weft_future", cancel_future, timing::manual);
+  // One iteration is all the samples (its time is their mean); a
+  // repetition is another iteration.
+  for (auto [name, fn] : {std::pair{"weft_event", &cancel_event},
+                          std::pair{"weft_semaphore", &cancel_semaphore},
+                          std::pair{"weft_mutex", &cancel_mutex},
+                          std::pair{"weft_queue_pop", &cancel_queue_pop},
+                          std::pair{"weft_queue_push", &cancel_queue_push},
+                          std::pair{"weft_future", &cancel_future},
+                          std::pair{"weft_event_busy_pool", &cancel_event_busy}}) {
+    weft_bench::add("sync_cancel", name, fn, timing::manual)->Iterations(1);
+  }
 }
 
 }  // namespace
