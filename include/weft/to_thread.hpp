@@ -39,7 +39,8 @@ struct blocking_result<Fn, Args...> {
 /// with cancelled_error once fn has returned (its result dropped), so
 /// nothing fn touches outlives the task. ~scheduler cancels such tasks
 /// (reason shutdown) and waits for their calls, as it waits for tasks.
-/// Throws invalid_state_error when awaited outside a task on a scheduler.
+/// Only a weft task can co_await it (from another coroutine it does not
+/// compile); from a plain thread run it with weft::sync_wait(sched, ...).
 template <class Fn, class... Args>
   requires std::is_invocable_v<Fn&, Args&...> ||
            std::is_invocable_v<Fn&, std::stop_token, Args&...>
