@@ -118,25 +118,20 @@ struct blocking_awaiter {
     job->sched = root->sched_;
     // The pool is this scheduler's, but shutdown reaches a task waiting
     // there only through the registry of waits it does not drive.
-    root->sched_->note_foreign_wait(root);
-    root->arm_cancel_target(job, wait_kind::blocking_call);
+    root->arm_foreign_wait(job, wait_kind::blocking_call);
     // After arming (Dekker pair with request_cancel): a cancel from here on
     // reaches cancel_blocking(), which keeps the job from running.
     if (root->cancellation_point()) return false;
     try {
       return root->sched_->submit_blocking(*job);
     } catch (...) {  // no thread could be started: the co_await throws
-      root->disarm_cancel_target();
-      root->sched_->forget_foreign_wait(root);
+      root->disarm_foreign_wait();
       throw;
     }
   }
   void await_resume() {
     enter(root);
-    if (job->handle) {
-      root->disarm_cancel_target();
-      root->sched_->forget_foreign_wait(root);
-    }
+    if (job->handle) root->disarm_foreign_wait();
     // A cancelled call: its result (if it ran) is dropped with the frame.
     if (root->cancellation_point()) root->throw_cancelled();
   }

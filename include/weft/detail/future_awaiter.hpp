@@ -1,7 +1,7 @@
 #pragma once
 // `co_await f` and `co_await weft::shield(f)` on a weft::future inside a
 // task. A future belongs to no scheduler, so the wait is registered with
-// the awaiting task's scheduler (note_foreign_wait) for its shutdown to
+// the awaiting task's scheduler (arm_foreign_wait) for its shutdown to
 // cancel.
 
 #include <coroutine>
@@ -14,13 +14,6 @@
 #include <weft/detail/task_result.hpp>
 
 namespace weft::detail {
-
-/// After a suspension on a future: no canceller touches the target from
-/// here on, and the wait no longer needs shutdown's attention.
-inline void end_suspension(task_state* root) noexcept {
-  root->disarm_cancel_target();
-  root->sched_->forget_foreign_wait(root);
-}
 
 /// The end of either await: throws cancelled_error if the awaiting task
 /// was cancelled, else returns the future's value (or rethrows). Drops the
@@ -48,9 +41,8 @@ struct future_awaiter {
   bool await_suspend(std::coroutine_handle<> awaiting) {
     node.handle = awaiting;
     node.sched = root->sched_;
-    root->sched_->note_foreign_wait(root);
     // Cancelling the awaiter cancels the future (asyncio's Future).
-    root->arm_cancel_target(target, wait_kind::future);
+    root->arm_foreign_wait(target, wait_kind::future);
     // Read the flag after arming (Dekker pair with request_cancel): a
     // cancel recorded before the target was armed is passed on here.
     if (root->cancellation_point()) {
@@ -63,7 +55,7 @@ struct future_awaiter {
 
   T await_resume() {
     enter(root);
-    if (node.handle) end_suspension(root);  // await_suspend ran
+    if (node.handle) root->disarm_foreign_wait();  // await_suspend ran
     return end_future_wait(root, target, "co_await on a weft::future");
   }
 };
@@ -80,8 +72,7 @@ struct future_shield_awaiter {
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     node = new shield_node(awaiting, root->sched_);
-    root->sched_->note_foreign_wait(root);
-    root->arm_cancel_target(node, wait_kind::shield);
+    root->arm_foreign_wait(node, wait_kind::shield);
     // After arming (Dekker pair with request_cancel). Until commit_suspend()
     // no wake resumes us, so this frame may still be read here.
     if (!root->cancellation_point()) {
@@ -95,7 +86,7 @@ struct future_shield_awaiter {
   T await_resume() {
     enter(root);
     if (node != nullptr) {
-      end_suspension(root);
+      root->disarm_foreign_wait();
       node->release();  // after the disarm: no canceller is in on_cancel()
     }
     return end_future_wait(root, target, "co_await weft::shield on a weft::future");

@@ -188,8 +188,7 @@ struct sync_wait {
     w.owner = &owner;
     // No worker of this scheduler drives the primitive: its shutdown must
     // cancel the wait itself.
-    root->sched_->note_foreign_wait(root);
-    root->arm_cancel_target(&w, kind);
+    root->arm_foreign_wait(&w, kind);
     // After arming (Dekker pair with request_cancel): a cancel from here on
     // reaches withdraw(), which keeps the node out of the list.
     return !root->cancellation_point();
@@ -199,10 +198,7 @@ struct sync_wait {
   /// (if the wait reached arm()).
   void disarm(sync_waiter& w) noexcept {
     enter(root);
-    if (w.handle) {
-      root->disarm_cancel_target();
-      root->sched_->forget_foreign_wait(root);
-    }
+    if (w.handle) root->disarm_foreign_wait();
   }
   /// Last in await_resume, after any give-back: the task is out of the
   /// primitive and touches it no more.

@@ -327,6 +327,19 @@ class task_state final : public cancel_target {
   /// target, which may live in the frame that goes on (cancel_slot.hpp).
   void disarm_cancel_target() noexcept { cancel_slot_.disarm(word_); }
 
+  /// As arm_cancel_target, for a wait that no worker of this scheduler
+  /// drives (a future, a primitive, a blocking call): registers it first,
+  /// so that shutdown cancels it (scheduler_base::note_foreign_wait).
+  void arm_foreign_wait(cancel_target* target, wait_kind kind) {
+    sched_->note_foreign_wait(this);
+    arm_cancel_target(target, kind);
+  }
+  /// After resuming from such a wait (or giving it up after arming).
+  void disarm_foreign_wait() noexcept {
+    disarm_cancel_target();
+    sched_->forget_foreign_wait(this);
+  }
+
   /// A process-wide unique id, assigned on first use.
   std::uint64_t id() noexcept {
     std::uint64_t v = id_.load(std::memory_order_relaxed);
