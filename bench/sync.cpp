@@ -20,8 +20,10 @@
 //   weft_event, weft_semaphore, weft_mutex, weft_queue_pop,
 //   weft_queue_push, weft_future
 // with the pool idle (the workers park: the wake-up of a parked worker is
-// in the figure), and weft_event_busy_pool with a task looping on yield
-// meanwhile.
+// in the figure), weft_event_busy_pool with a task looping on yield
+// meanwhile, and weft_event_spinning_pool whose idle workers never park.
+//   serial_thread_wake  the floor under the idle rows: a plain thread
+//                       blocked in std::atomic::wait, woken by notify_one
 
 #include <weft/weft.hpp>
 
@@ -223,11 +225,19 @@ weft::task<void> keep_busy(std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) co_await weft::yield();
 }
 
-/// `busy`: a task loops on yield meanwhile, so a worker is awake (a
-/// service under load) and the wake-up of a parked vCPU is not measured.
+/// How the pool spends the wait: its workers park (the default), a task
+/// loops on yield meanwhile so a worker is awake (a service under load),
+/// or idle workers keep looking for work instead of parking (as OpenMP's
+/// and oneTBB's do for a while).
+enum class pool_mode { idle, busy, spinning };
+
 template <class Wait>
-void cancel_latency(benchmark::State& state, Wait wait, bool busy = false) {
-  weft::scheduler sched{weft_bench::workers_of(state)};
+void cancel_latency(benchmark::State& state, Wait wait, pool_mode mode = pool_mode::idle) {
+  weft::scheduler_options options;
+  options.workers = weft_bench::workers_of(state);
+  if (mode == pool_mode::spinning) options.spin_rounds = 1'000'000;
+  weft::scheduler sched{options};
+  const bool busy = mode == pool_mode::busy;
   const std::int64_t samples = latency_samples();
   std::atomic<bool> stop_busy{false};
   weft::task_handle<void> busy_task;
@@ -284,7 +294,46 @@ void cancel_event(benchmark::State& state) {
 }
 void cancel_event_busy(benchmark::State& state) {
   weft::event never_set;
-  cancel_latency(state, [&]() -> weft::task<void> { co_await never_set.wait(); }, true);
+  cancel_latency(state, [&]() -> weft::task<void> { co_await never_set.wait(); },
+                 pool_mode::busy);
+}
+void cancel_event_spinning(benchmark::State& state) {
+  weft::event never_set;
+  cancel_latency(state, [&]() -> weft::task<void> { co_await never_set.wait(); },
+                 pool_mode::spinning);
+}
+
+/// The floor under the idle rows: a plain thread blocked on a futex
+/// (std::atomic::wait), woken by this one; from just before notify_one()
+/// to the woken thread's clock read.
+void thread_wake(benchmark::State& state) {
+  const std::int64_t samples = latency_samples();
+  for (auto _ : state) {
+    std::vector<double> latencies;
+    latencies.reserve(samples);
+    double total = 0;
+    for (std::int64_t i = 0; i < samples; ++i) {
+      std::atomic<int> phase{0};  // 0 → 1: the sleeper is about to wait; 2: woken
+      clock_type::time_point woke{};
+      std::thread sleeper([&] {
+        phase.store(1, std::memory_order_release);
+        phase.wait(1, std::memory_order_acquire);
+        woke = clock_type::now();
+      });
+      while (phase.load(std::memory_order_acquire) != 1) std::this_thread::yield();
+      const auto settle = clock_type::now() + std::chrono::microseconds(50);
+      while (clock_type::now() < settle) std::this_thread::yield();
+      const auto start = clock_type::now();
+      phase.store(2, std::memory_order_release);
+      phase.notify_one();
+      sleeper.join();
+      const double s = std::chrono::duration<double>(woke - start).count();
+      latencies.push_back(s);
+      total += s;
+    }
+    state.SetIterationTime(total / static_cast<double>(samples));
+    weft_bench::report_quantiles(state, latencies);
+  }
 }
 void cancel_semaphore(benchmark::State& state) {
   weft::semaphore none_free{0};
@@ -339,9 +388,13 @@ void register_rows() {
                           std::pair{"weft_queue_pop", &cancel_queue_pop},
                           std::pair{"weft_queue_push", &cancel_queue_push},
                           std::pair{"weft_future", &cancel_future},
-                          std::pair{"weft_event_busy_pool", &cancel_event_busy}}) {
+                          std::pair{"weft_event_busy_pool", &cancel_event_busy},
+                          std::pair{"weft_event_spinning_pool", &cancel_event_spinning}}) {
     weft_bench::add("sync_cancel", name, fn, timing::manual)->Iterations(1);
   }
+  auto* floor_row = benchmark::RegisterBenchmark("sync_cancel/serial_thread_wake", thread_wake);
+  floor_row->ArgName("workers")->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+  floor_row->Iterations(1);
 }
 
 }  // namespace
