@@ -14,6 +14,7 @@
 ///   event.hpp, semaphore.hpp, mutex.hpp   waiting on other tasks' signals
 ///   queue.hpp         queue<T>: producers and consumers, with close()
 ///   to_thread.hpp     to_thread(fn): a blocking call off the workers
+///   parallel.hpp      parallel_for, parallel_reduce: loops over a range
 ///   this_task.hpp     the running task: cancellation_requested(), deadline()
 ///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
@@ -22,6 +23,7 @@
 #include <weft/event.hpp>
 #include <weft/future.hpp>
 #include <weft/mutex.hpp>
+#include <weft/parallel.hpp>
 #include <weft/queue.hpp>
 #include <weft/scheduler.hpp>
 #include <weft/scheduler_options.hpp>
