@@ -164,22 +164,31 @@ TEST(ParallelFor, BodiesRunInParallelOnTheWorkers) {
 }
 
 TEST(ParallelFor, UnequalBodiesAreBalancedAcrossTheWorkers) {
-  // The first sixteenth of the range costs as much as the rest: a split
-  // into fixed halves would leave one worker most of the work; stealing
-  // lets the other take pieces of the expensive part too.
+  // Only the first sixteenth of the range costs anything, and its first
+  // index waits until another worker has run an expensive index too: a
+  // split into fixed halves would leave that other worker only cheap ones,
+  // and the wait would time out. Stealing hands it part of the first
+  // sixteenth while the first worker is still busy in index 0.
   weft::scheduler sched{2};
   constexpr std::size_t n = 4096;
   std::mutex m;
   std::set<std::thread::id> ran_expensive;
+  auto seen = [&] {
+    std::lock_guard lock(m);
+    return ran_expensive.size();
+  };
   weft::sync_wait(sched, weft::parallel_for(
                              0, n,
                              [&](std::size_t i) {
                                if (i >= n / 16) return;
-                               const auto until = clock_type::now() + 20us;
-                               while (clock_type::now() < until) {
+                               {
+                                 std::lock_guard lock(m);
+                                 ran_expensive.insert(std::this_thread::get_id());
                                }
-                               std::lock_guard lock(m);
-                               ran_expensive.insert(std::this_thread::get_id());
+                               const auto give_up = clock_type::now() + 10s;
+                               while (i == 0 && seen() < 2 && clock_type::now() < give_up) {
+                                 std::this_thread::yield();
+                               }
                              },
                              weft::grain{1}));
   EXPECT_EQ(ran_expensive.size(), 2u) << "one worker ran every expensive index";
