@@ -164,19 +164,14 @@ TEST(ParallelFor, BodiesRunInParallelOnTheWorkers) {
 }
 
 TEST(ParallelFor, UnequalBodiesAreBalancedAcrossTheWorkers) {
-  // Only the first sixteenth of the range costs anything, and its first
-  // index waits until another worker has run an expensive index too: a
-  // split into fixed halves would leave that other worker only cheap ones,
-  // and the wait would time out. Stealing hands it part of the first
-  // sixteenth while the first worker is still busy in index 0.
+  // Only the first sixteenth of the range costs anything (200 µs an
+  // index, 51 ms in all); the rest is done in microseconds. Fixed pieces
+  // would leave the expensive sixteenth to the worker that starts on it;
+  // an idle worker must be handed part of it while it runs.
   weft::scheduler sched{2};
   constexpr std::size_t n = 4096;
   std::mutex m;
   std::set<std::thread::id> ran_expensive;
-  auto seen = [&] {
-    std::lock_guard lock(m);
-    return ran_expensive.size();
-  };
   weft::sync_wait(sched, weft::parallel_for(
                              0, n,
                              [&](std::size_t i) {
@@ -185,9 +180,8 @@ TEST(ParallelFor, UnequalBodiesAreBalancedAcrossTheWorkers) {
                                  std::lock_guard lock(m);
                                  ran_expensive.insert(std::this_thread::get_id());
                                }
-                               const auto give_up = clock_type::now() + 10s;
-                               while (i == 0 && seen() < 2 && clock_type::now() < give_up) {
-                                 std::this_thread::yield();
+                               const auto until = clock_type::now() + 200us;
+                               while (clock_type::now() < until) {
                                }
                              },
                              weft::grain{1}));
@@ -366,9 +360,11 @@ TEST(ParallelFor, AtTwoWorkersAFailureStopsTheLoopAndWaitsForTheRunningChunk) {
     std::atomic<int> thrown{0};
     std::atomic<int> other_returned{0};
     std::atomic<int> started_after_throw{0};
+    // Index 0 and index 50 are the first of the two halves of the range,
+    // so two workers start them: they meet, then 0 throws while 50 runs.
     auto body = [&](std::size_t i) {
       if (thrown.load(std::memory_order_acquire) != 0) started_after_throw++;
-      if (i < 2) {
+      if (i == 0 || i == 50) {
         arrived.fetch_add(1, std::memory_order_acq_rel);
         spin_until(arrived, 2);
         if (i == 0) {

@@ -53,6 +53,12 @@ class idle_state {
     futex_wake_all(&epoch_);
   }
 
+  /// Whether some worker is looking for work or parked (a snapshot; a
+  /// long serial loop polls it to hand half of its range over).
+  bool has_idle() const noexcept {
+    return searching_.load(std::memory_order_relaxed) + sleepers_.load(std::memory_order_relaxed) != 0;
+  }
+
   // ---- worker side
   void begin_search() noexcept { searching_.fetch_add(1, std::memory_order_relaxed); }
   /// Returns true if this was the last searcher.

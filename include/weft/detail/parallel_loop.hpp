@@ -4,18 +4,21 @@
 // The range is cut into leaves by halving until a piece is at most the
 // grain: the leaves, and for a reduction the tree that combines their
 // results, depend on the range and the grain alone. Which nodes of that
-// tree run as tasks is decided as it runs, as oneTBB's auto_partitioner
-// does: the top k_fork_depth levels fork (when_all of the two halves: the
-// first runs inline, the second waits in this worker's deque for a thief),
-// a half that a thief took forks k_steal_depth more levels below it (a
-// thief means a worker was idle), and everything under that runs as plain
-// calls on one worker. A reduction's result is therefore the same value,
-// bit for bit, whoever ran which part.
+// tree run as tasks is decided as it runs: the top k_fork_depth levels
+// fork (loop_fork.hpp: the first half runs inline, the second waits in
+// this worker's deque for a thief); a half that a thief took forks
+// k_steal_depth more levels; below that a worker runs the leaves one after
+// another, and between two of them hands half of what is left over if a
+// worker is idle and has nothing to steal (idle_worker_wants_work). A
+// reduction's result is therefore the same value, bit for bit, whoever
+// ran which part.
 //
 // Stopping: each leaf first checks the loop's own failure flag and its
 // task's cancellation (an atomic load each), so no leaf starts after a
 // body threw or after the awaiting task's cancel reached this part of the
-// tree (the cancel walks down the when_all joins before cancel() returns).
+// tree (the cancel walks down the joins before cancel() returns). A
+// stopped part returns without its result instead of throwing
+// (loop_fork.hpp), and the top frame throws once.
 
 #include <atomic>
 #include <cstddef>
@@ -26,18 +29,19 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
 #include <weft/task.hpp>
-#include <weft/when_all.hpp>
 #include <weft/detail/current_task.hpp>
+#include <weft/detail/loop_fork.hpp>
 #include <weft/detail/runtime.hpp>
 
 namespace weft::detail {
 
-/// Levels forked from the top of every loop: 2^6 = 64 tasks, enough for
-/// the thieves of a pool of a few dozen workers to start on, and a few
-/// microseconds of overhead for a loop that runs on one.
-inline constexpr int k_fork_depth = 6;
+/// Levels forked from the top of every loop: 2^4 = 16 pieces for the
+/// thieves to start on (more are split off on demand), and a microsecond
+/// of overhead for a loop that runs on one worker.
+inline constexpr int k_fork_depth = 4;
 /// More levels forked under a half that a thief took.
 inline constexpr int k_steal_depth = 3;
 /// Leaves a loop is cut into without a grain (a range of n indices gets
@@ -69,38 +73,64 @@ struct loop_control {
   explicit loop_control(std::size_t g) noexcept : grain(g) {}
 
   const std::size_t grain;
-  /// Set by the first body that throws; its exception is kept in `error`.
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;  // written once, by the thread that set `failed`
 
-  /// Before each leaf: throws if the loop must not start it.
-  void before_leaf() const {
-    if (failed.load(std::memory_order_relaxed)) throw loop_stopped{};
+  /// Before each leaf: whether the loop may start it. Not after a body
+  /// threw, nor once this part's task is cancelled (the cancel of the
+  /// awaiting task reaches every part before cancel() returns).
+  bool may_start() {
+    if (failed_.load(std::memory_order_relaxed)) return false;
     task_state& self = current_task("a weft parallel loop");
-    if (self.cancellation_point()) self.throw_cancelled();
+    if (!self.cancellation_point()) [[likely]] return true;
+    record_stop(task_state::reason_in(self.load()));
+    return false;
   }
 
-  /// In a catch block around a body: keeps the first exception.
-  void record_failure() noexcept {
-    // acq_rel: the winner's write of `error` is published by the joins
-    // that carry the exception up to the loop's top frame.
-    if (!failed.exchange(true, std::memory_order_acq_rel)) error = std::current_exception();
+  /// In a catch block around a body: true if the loop fails (rethrow it),
+  /// false if the body stopped it by throwing cancelled_error.
+  bool record_exception() {
+    try {
+      throw;
+    } catch (const cancelled_error& e) {
+      record_stop(e.reason());
+      return false;
+    } catch (...) {
+      // acq_rel: the winner's write of error_ is published by the joins
+      // that carry the failure up to the top frame.
+      if (!failed_.exchange(true, std::memory_order_acq_rel)) error_ = std::current_exception();
+      return true;
+    }
   }
 
-  /// In the top frame's catch block, once every part has ended: the
-  /// first body's exception; else, if the awaiting task was cancelled,
-  /// cancelled_error with its own reason (the parts saw parent_cancelled);
-  /// else what the parts threw.
-  [[noreturn]] void rethrow_first() const {
-    if (error) std::rethrow_exception(error);
-    task_state& self = current_task("a weft parallel loop");
-    if (self.cancellation_point()) self.throw_cancelled();
+  /// In the top frame's catch block: the first body's failure, or else
+  /// what the parts threw.
+  [[noreturn]] void rethrow_failure() const {
+    if (error_) std::rethrow_exception(error_);
     throw;
   }
 
-  /// Thrown by a leaf that sees another part's failure; never escapes the
-  /// loop (the top frame rethrows the first body's exception instead).
-  struct loop_stopped {};
+  /// In the top frame once every part has ended: throws if the loop did
+  /// not run to its end: the awaiting task's cancelled_error (with its own
+  /// reason: the parts saw parent_cancelled), else the reason a part saw.
+  void finish(bool complete) {
+    if (error_) std::rethrow_exception(error_);
+    task_state& self = current_task("a weft parallel loop");
+    if (self.cancellation_point()) self.throw_cancelled();
+    if (complete) return;
+    throw cancelled_error(stopped_.load(std::memory_order_acquire)
+                              ? stop_reason_
+                              : cancel_reason{cancel_kind::parent_cancelled, "a part was cancelled"});
+  }
+
+ private:
+  void record_stop(const cancel_reason& reason) {
+    // acq_rel: as failed_; stop_reason_ is written once, by the winner.
+    if (!stopped_.exchange(true, std::memory_order_acq_rel)) stop_reason_ = reason;
+  }
+
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+  std::atomic<bool> stopped_{false};
+  cancel_reason stop_reason_;
 };
 
 /// Whether a node forks, and how many levels below it still may.
@@ -117,83 +147,139 @@ struct fork_budget {
 
 inline std::size_t midpoint(std::size_t lo, std::size_t hi) noexcept { return lo + (hi - lo) / 2; }
 
-// ---- parallel_for
+/// Both halves of a fork ran to their end.
+template <class Half>
+bool both_complete(const Half& left, const Half& right) {
+  return left.has_value() && *left && right.has_value() && *right;
+}
 
-/// Runs the leaves of [lo, hi) one after another on this worker. Leaves
-/// of parallel_for need not match the halving tree: chunks of the grain.
+/// Between two chunks of a serial run: whether to hand half of what is
+/// left to another worker. Only when this worker has nothing a thief could
+/// take and some worker is looking for work or parked, so a loop that
+/// nobody is idle for runs as plain calls, and an idle worker gets work
+/// within one chunk (oneTBB's auto partitioner splits on a steal; this
+/// splits on the demand for one).
+inline bool idle_worker_wants_work() noexcept {
+  worker_context* w = tls_worker;
+  return w->deque.size_estimate() == 0 && w->sched->idle_.has_idle();
+}
+
+/// The budget of the two halves a serial run hands over: none below for
+/// the half kept, k_steal_depth for a half that a thief takes.
+inline fork_budget handed_over() noexcept { return {0, tls_worker}; }
+
+// ---- parallel_for: each node returns whether all its chunks ran
+
+/// One chunk, [lo, end): false if the loop must not or did not finish it.
 template <class Chunk>
-void run_chunks(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi) {
-  while (lo < hi) {
-    const std::size_t end = hi - lo > ctl.grain ? lo + ctl.grain : hi;
-    ctl.before_leaf();
-    try {
-      chunk(lo, end);
-    } catch (...) {
-      ctl.record_failure();
-      throw;
-    }
-    lo = end;
+bool run_chunk(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t end) {
+  if (!ctl.may_start()) return false;
+  try {
+    chunk(lo, end);
+  } catch (...) {
+    if (ctl.record_exception()) throw;
+    return false;
   }
+  return true;
 }
 
 template <class Chunk>
-task<void> for_node(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi,
+task<bool> for_node(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi,
                     fork_budget budget) {
   budget = budget.entered();
-  if (hi - lo <= ctl.grain || budget.depth <= 0) {
-    run_chunks(ctl, chunk, lo, hi);
-    co_return;
+  if (hi - lo > ctl.grain && budget.depth > 0) {
+    const std::size_t mid = midpoint(lo, hi);
+    loop_fork<bool> halves{{for_node(ctl, chunk, lo, mid, budget.below()),
+                            for_node(ctl, chunk, mid, hi, budget.below())}};
+    auto [left, right] = co_await std::move(halves);
+    co_return both_complete(left, right);
   }
-  const std::size_t mid = midpoint(lo, hi);
-  co_await when_all(for_node(ctl, chunk, lo, mid, budget.below()),
-                    for_node(ctl, chunk, mid, hi, budget.below()));
+  // Chunks of the grain, one after another, until an idle worker asks.
+  for (bool first = true; lo < hi; first = false) {
+    if (!first && hi - lo > ctl.grain && idle_worker_wants_work()) {
+      const std::size_t mid = midpoint(lo, hi);
+      loop_fork<bool> halves{{for_node(ctl, chunk, lo, mid, handed_over()),
+                              for_node(ctl, chunk, mid, hi, handed_over())}};
+      auto [left, right] = co_await std::move(halves);
+      co_return both_complete(left, right);
+    }
+    const std::size_t end = hi - lo > ctl.grain ? lo + ctl.grain : hi;
+    if (!run_chunk(ctl, chunk, lo, end)) co_return false;
+    lo = end;
+  }
+  co_return true;
 }
 
 /// A body that returns task<void>: each index (or chunk) is awaited, so
 /// the leaves are coroutines too.
 template <class Chunk>
-task<void> for_task_node(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi,
+task<bool> for_task_node(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi,
                          fork_budget budget) {
   budget = budget.entered();
-  if (hi - lo <= ctl.grain || budget.depth <= 0) {
-    while (lo < hi) {
-      const std::size_t end = hi - lo > ctl.grain ? lo + ctl.grain : hi;
-      ctl.before_leaf();
-      try {
-        co_await chunk(lo, end);
-      } catch (...) {
-        ctl.record_failure();
-        throw;
-      }
-      lo = end;
-    }
-    co_return;
+  if (hi - lo > ctl.grain && budget.depth > 0) {
+    const std::size_t mid = midpoint(lo, hi);
+    loop_fork<bool> halves{{for_task_node(ctl, chunk, lo, mid, budget.below()),
+                            for_task_node(ctl, chunk, mid, hi, budget.below())}};
+    auto [left, right] = co_await std::move(halves);
+    co_return both_complete(left, right);
   }
-  const std::size_t mid = midpoint(lo, hi);
-  co_await when_all(for_task_node(ctl, chunk, lo, mid, budget.below()),
-                    for_task_node(ctl, chunk, mid, hi, budget.below()));
+  for (bool first = true; lo < hi; first = false) {
+    if (!first && hi - lo > ctl.grain && idle_worker_wants_work()) {
+      const std::size_t mid = midpoint(lo, hi);
+      loop_fork<bool> halves{{for_task_node(ctl, chunk, lo, mid, handed_over()),
+                              for_task_node(ctl, chunk, mid, hi, handed_over())}};
+      auto [left, right] = co_await std::move(halves);
+      co_return both_complete(left, right);
+    }
+    const std::size_t end = hi - lo > ctl.grain ? lo + ctl.grain : hi;
+    if (!ctl.may_start()) co_return false;
+    bool stopped = false;
+    try {
+      co_await chunk(lo, end);
+    } catch (...) {
+      if (ctl.record_exception()) throw;
+      stopped = true;
+    }
+    if (stopped) co_return false;
+    lo = end;
+  }
+  co_return true;
 }
 
 /// The top frame of a loop: owns the body and the control, and turns the
-/// parts' exceptions into the loop's one. `Awaits`: the chunk returns a
-/// task<void>.
+/// parts' ends into the loop's one. `Awaits`: the chunk returns a
+/// task<void>. The top forks the two halves itself: an inline await of a
+/// node would throw cancelled_error on its way out of a cancelled task,
+/// where the fork lets finish() throw once.
 template <bool Awaits, class Chunk>
 task<void> run_loop(std::size_t first, std::size_t last, std::size_t grain, Chunk chunk) {
   loop_control ctl{grain};
   if (first == last) co_return;
-  const fork_budget top{k_fork_depth, tls_worker};
-  try {
+  auto node = [&](std::size_t lo, std::size_t hi, fork_budget budget) {
     if constexpr (Awaits) {
-      co_await for_task_node(ctl, chunk, first, last, top);
+      return for_task_node(ctl, chunk, lo, hi, budget);
     } else {
-      co_await for_node(ctl, chunk, first, last, top);
+      return for_node(ctl, chunk, lo, hi, budget);
+    }
+  };
+  const fork_budget top{k_fork_depth, tls_worker};
+  bool complete = false;
+  try {
+    if (last - first <= grain) {
+      complete = co_await node(first, last, top);
+    } else {
+      const std::size_t mid = midpoint(first, last);
+      loop_fork<bool> halves{{node(first, mid, top.below()), node(mid, last, top.below())}};
+      auto [left, right] = co_await std::move(halves);
+      complete = both_complete(left, right);
     }
   } catch (...) {
-    ctl.rethrow_first();
+    ctl.rethrow_failure();
   }
+  ctl.finish(complete);
 }
 
-// ---- parallel_reduce
+// ---- parallel_reduce: each node returns its result, or nullopt if stopped
 
 template <class T, class Fold, class Combine>
 struct reduction {
@@ -201,50 +287,82 @@ struct reduction {
   Fold& fold;
   Combine& combine;
 
-  T leaf(loop_control& ctl, std::size_t lo, std::size_t hi) const {
-    ctl.before_leaf();
+  std::optional<T> leaf(loop_control& ctl, std::size_t lo, std::size_t hi) const {
+    if (!ctl.may_start()) return std::nullopt;
     try {
       return fold(lo, hi, T(identity));
     } catch (...) {
-      ctl.record_failure();
-      throw;
+      if (ctl.record_exception()) throw;
+      return std::nullopt;
     }
   }
 
   /// The same tree as reduce_node below, run as plain calls.
-  T serial(loop_control& ctl, std::size_t lo, std::size_t hi) const {
+  std::optional<T> serial(loop_control& ctl, std::size_t lo, std::size_t hi) const {
     if (hi - lo <= ctl.grain) return leaf(ctl, lo, hi);
     const std::size_t mid = midpoint(lo, hi);
-    T left = serial(ctl, lo, mid);
-    T right = serial(ctl, mid, hi);
-    return combine(std::move(left), std::move(right));
+    std::optional<T> left = serial(ctl, lo, mid);
+    if (!left) return std::nullopt;
+    std::optional<T> right = serial(ctl, mid, hi);
+    if (!right) return std::nullopt;
+    return combine(std::move(*left), std::move(*right));
   }
 };
 
+/// Subtrees of at most this many leaves run as plain calls in one go; a
+/// larger one is walked node by node, so that an idle worker's demand is
+/// seen (and half of the node handed over) between such subtrees.
+inline constexpr std::size_t k_serial_leaves = 16;
+
 template <class T, class Fold, class Combine>
-task<T> reduce_node(loop_control& ctl, const reduction<T, Fold, Combine>& r, std::size_t lo,
-                    std::size_t hi, fork_budget budget) {
+task<std::optional<T>> reduce_node(loop_control& ctl, const reduction<T, Fold, Combine>& r,
+                                   std::size_t lo, std::size_t hi, fork_budget budget,
+                                   bool first = true) {
   budget = budget.entered();
-  if (hi - lo <= ctl.grain || budget.depth <= 0) co_return r.serial(ctl, lo, hi);
+  if (hi - lo <= ctl.grain * k_serial_leaves && (budget.depth <= 0 || hi - lo <= ctl.grain)) {
+    co_return r.serial(ctl, lo, hi);
+  }
   const std::size_t mid = midpoint(lo, hi);
-  auto [left, right] = co_await when_all(reduce_node(ctl, r, lo, mid, budget.below()),
-                                         reduce_node(ctl, r, mid, hi, budget.below()));
-  co_return r.combine(std::move(left), std::move(right));
+  if (budget.depth > 0 || (!first && idle_worker_wants_work())) {
+    const fork_budget halves_budget = budget.depth > 0 ? budget.below() : handed_over();
+    loop_fork<std::optional<T>> halves{{reduce_node(ctl, r, lo, mid, halves_budget),
+                                        reduce_node(ctl, r, mid, hi, halves_budget)}};
+    auto [left, right] = co_await std::move(halves);
+    if (!both_complete(left, right)) co_return std::nullopt;
+    co_return r.combine(std::move(**left), std::move(**right));
+  }
+  // The same tree, walked here: the left half, then the right one (which
+  // looks for demand again first).
+  std::optional<T> left = co_await reduce_node(ctl, r, lo, mid, budget, first);
+  if (!left) co_return std::nullopt;
+  std::optional<T> right = co_await reduce_node(ctl, r, mid, hi, budget, false);
+  if (!right) co_return std::nullopt;
+  co_return r.combine(std::move(*left), std::move(*right));
 }
 
+/// The top frame of a reduction: as run_loop.
 template <class T, class Fold, class Combine>
 task<T> run_reduce(std::size_t first, std::size_t last, std::size_t grain, T identity, Fold fold,
                    Combine combine) {
   loop_control ctl{grain};
   if (first == last) co_return identity;
   const reduction<T, Fold, Combine> r{identity, fold, combine};
+  const fork_budget top{k_fork_depth, tls_worker};
   std::optional<T> result;
   try {
-    result.emplace(
-        co_await reduce_node(ctl, r, first, last, fork_budget{k_fork_depth, tls_worker}));
+    if (last - first <= grain) {
+      result = r.serial(ctl, first, last);
+    } else {
+      const std::size_t mid = midpoint(first, last);
+      loop_fork<std::optional<T>> halves{
+          {reduce_node(ctl, r, first, mid, top.below()), reduce_node(ctl, r, mid, last, top.below())}};
+      auto [left, right] = co_await std::move(halves);
+      if (both_complete(left, right)) result.emplace(r.combine(std::move(**left), std::move(**right)));
+    }
   } catch (...) {
-    ctl.rethrow_first();
+    ctl.rethrow_failure();
   }
+  ctl.finish(result.has_value());
   co_return std::move(*result);
 }
 
