@@ -5,21 +5,10 @@
 // ctest builds this and expects the compiler to name the missing
 // await_ready.
 
-#include <coroutine>
-#include <exception>
 
 #include <weft/weft.hpp>
 
-/// The simplest coroutine that is not a weft task.
-struct foreign_coroutine {
-  struct promise_type {
-    foreign_coroutine get_return_object() { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() {}
-    void unhandled_exception() { std::terminate(); }
-  };
-};
+#include "foreign_coroutine.hpp"
 
 foreign_coroutine awaits_to_thread_outside_a_task() {
   co_await weft::to_thread([] { return 1; });

@@ -170,10 +170,23 @@ inline fork_budget handed_over() noexcept { return {0, tls_worker}; }
 
 // ---- parallel_for: each node returns whether all its chunks ran
 
-/// One chunk, [lo, end): false if the loop must not or did not finish it.
+/// One chunk, [lo, end), whose body returns a task<void>: false if the
+/// body stopped the loop (by throwing cancelled_error).
+template <class Chunk>
+task<bool> run_awaited_chunk(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t end) {
+  bool stopped = false;
+  try {
+    co_await chunk(lo, end);
+  } catch (...) {
+    if (ctl.record_exception()) throw;
+    stopped = true;
+  }
+  co_return !stopped;
+}
+
+/// As run_awaited_chunk, for a body that returns void.
 template <class Chunk>
 bool run_chunk(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t end) {
-  if (!ctl.may_start()) return false;
   try {
     chunk(lo, end);
   } catch (...) {
@@ -183,64 +196,31 @@ bool run_chunk(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t end)
   return true;
 }
 
-template <class Chunk>
+/// A node: forks its halves while its budget lasts, else runs its chunks
+/// of the grain one after another until an idle worker asks for half of
+/// what is left.
+template <bool Awaits, class Chunk>
 task<bool> for_node(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi,
                     fork_budget budget) {
   budget = budget.entered();
-  if (hi - lo > ctl.grain && budget.depth > 0) {
-    const std::size_t mid = midpoint(lo, hi);
-    loop_fork<bool> halves{{for_node(ctl, chunk, lo, mid, budget.below()),
-                            for_node(ctl, chunk, mid, hi, budget.below())}};
-    auto [left, right] = co_await std::move(halves);
-    co_return both_complete(left, right);
-  }
-  // Chunks of the grain, one after another, until an idle worker asks.
   for (bool first = true; lo < hi; first = false) {
-    if (!first && hi - lo > ctl.grain && idle_worker_wants_work()) {
+    if (hi - lo > ctl.grain && (first ? budget.depth > 0 : idle_worker_wants_work())) {
+      const fork_budget halves_budget = first ? budget.below() : handed_over();
       const std::size_t mid = midpoint(lo, hi);
-      loop_fork<bool> halves{{for_node(ctl, chunk, lo, mid, handed_over()),
-                              for_node(ctl, chunk, mid, hi, handed_over())}};
-      auto [left, right] = co_await std::move(halves);
-      co_return both_complete(left, right);
-    }
-    const std::size_t end = hi - lo > ctl.grain ? lo + ctl.grain : hi;
-    if (!run_chunk(ctl, chunk, lo, end)) co_return false;
-    lo = end;
-  }
-  co_return true;
-}
-
-/// A body that returns task<void>: each index (or chunk) is awaited, so
-/// the leaves are coroutines too.
-template <class Chunk>
-task<bool> for_task_node(loop_control& ctl, Chunk& chunk, std::size_t lo, std::size_t hi,
-                         fork_budget budget) {
-  budget = budget.entered();
-  if (hi - lo > ctl.grain && budget.depth > 0) {
-    const std::size_t mid = midpoint(lo, hi);
-    loop_fork<bool> halves{{for_task_node(ctl, chunk, lo, mid, budget.below()),
-                            for_task_node(ctl, chunk, mid, hi, budget.below())}};
-    auto [left, right] = co_await std::move(halves);
-    co_return both_complete(left, right);
-  }
-  for (bool first = true; lo < hi; first = false) {
-    if (!first && hi - lo > ctl.grain && idle_worker_wants_work()) {
-      const std::size_t mid = midpoint(lo, hi);
-      loop_fork<bool> halves{{for_task_node(ctl, chunk, lo, mid, handed_over()),
-                              for_task_node(ctl, chunk, mid, hi, handed_over())}};
+      loop_fork<bool> halves{{for_node<Awaits>(ctl, chunk, lo, mid, halves_budget),
+                              for_node<Awaits>(ctl, chunk, mid, hi, halves_budget)}};
       auto [left, right] = co_await std::move(halves);
       co_return both_complete(left, right);
     }
     const std::size_t end = hi - lo > ctl.grain ? lo + ctl.grain : hi;
     if (!ctl.may_start()) co_return false;
-    bool stopped = false;
-    try {
-      co_await chunk(lo, end);
-    } catch (...) {
-      if (ctl.record_exception()) throw;
-      stopped = true;
+    bool ran;
+    if constexpr (Awaits) {
+      ran = co_await run_awaited_chunk(ctl, chunk, lo, end);
+    } else {
+      ran = run_chunk(ctl, chunk, lo, end);
     }
-    if (stopped) co_return false;
+    if (!ran) co_return false;
     lo = end;
   }
   co_return true;
@@ -256,11 +236,7 @@ task<void> run_loop(std::size_t first, std::size_t last, std::size_t grain, Chun
   loop_control ctl{grain};
   if (first == last) co_return;
   auto node = [&](std::size_t lo, std::size_t hi, fork_budget budget) {
-    if constexpr (Awaits) {
-      return for_task_node(ctl, chunk, lo, hi, budget);
-    } else {
-      return for_node(ctl, chunk, lo, hi, budget);
-    }
+    return for_node<Awaits>(ctl, chunk, lo, hi, budget);
   };
   const fork_budget top{k_fork_depth, tls_worker};
   bool complete = false;
