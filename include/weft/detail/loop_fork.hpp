@@ -16,7 +16,7 @@
 #include <tuple>
 #include <utility>
 
-#include <weft/task.hpp>
+#include <weft/detail/fwd.hpp>
 #include <weft/detail/join.hpp>
 #include <weft/detail/promise.hpp>
 #include <weft/detail/when_all_awaiter.hpp>

@@ -31,8 +31,8 @@
 
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
-#include <weft/task.hpp>
 #include <weft/detail/current_task.hpp>
+#include <weft/detail/fwd.hpp>
 #include <weft/detail/loop_fork.hpp>
 #include <weft/detail/runtime.hpp>
 
