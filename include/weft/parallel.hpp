@@ -79,9 +79,10 @@ task<void> start_parallel_for(std::size_t first, std::size_t last, Body&& body,
 /// calls `body(i)` for every i in [first, last) exactly once, or
 /// `body(lo, hi)` for chunks [lo, hi) that cover it, on the pool's
 /// workers in parallel. The range is halved down to the grain (given, or
-/// about 1/4096 of the range); halves are forked as a oneTBB auto
-/// partitioner does, more where thieves take them, so work is balanced by
-/// stealing and a loop nobody steals from costs a call per chunk.
+/// about 1/4096 of the range); the top halves are forked, more where
+/// thieves take them, and a worker running chunks one after another hands
+/// half of what is left to a worker that is idle, so work is balanced by
+/// stealing and a loop nobody is idle for costs a call per chunk.
 ///
 /// The body may return weft::task<void> (it is awaited: it may co_await an
 /// inner loop or any weft awaitable). Cancelling the awaiting task (a
