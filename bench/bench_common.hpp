@@ -49,6 +49,11 @@ inline std::vector<long> worker_counts() {
   return out;
 }
 
+/// Seconds on the steady clock since `start`.
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 /// The process's resident-set high-water mark in MiB.
 ///
 /// It never goes down, so it describes one row only when the row ran alone in

@@ -27,7 +27,6 @@
 
 #include <weft/weft.hpp>
 
-
 #ifdef WEFT_BENCH_HAVE_TBB
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -61,10 +60,6 @@ bool wait_for_count(const std::atomic<std::size_t>& counter, std::size_t target)
   return true;
 }
 
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
 weft::task<void> yield_forever(std::atomic<std::size_t>& started) {
   started.fetch_add(1, std::memory_order_release);
   for (;;) co_await weft::yield();
@@ -95,7 +90,7 @@ void storm_weft(benchmark::State& state) {
     const auto start = clock_type::now();
     for (auto& h : handles) h.cancel();
     for (auto& h : handles) h.wait();
-    state.SetIterationTime(seconds_since(start));
+    state.SetIterationTime(weft_bench::seconds_since(start));
     const auto not_cancelled = std::count_if(handles.begin(), handles.end(),
                                              [](const auto& h) { return !h.cancelled(); });
     if (not_cancelled != 0) {
@@ -129,7 +124,7 @@ void storm_tbb(benchmark::State& state) {
       const auto start = clock_type::now();
       group.cancel();
       status = group.wait();
-      elapsed = seconds_since(start);
+      elapsed = weft_bench::seconds_since(start);
     });
     state.SetIterationTime(elapsed);
     if (stuck || status != tbb::canceled || started.load() > n) {

@@ -154,17 +154,13 @@ std::size_t omp_chunk(std::size_t n) { return std::max<std::size_t>(1, (n + 4095
 // the loop starts on a running core, not from a thread asleep in
 // sync_wait. `loop()` returns void, or for weft a task<void>.
 
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
 struct on_caller {
   template <class Reset, class Loop>
   double operator()(Reset& reset, Loop& loop) const {
     reset();
     const auto start = clock_type::now();
     loop();
-    return seconds_since(start);
+    return weft_bench::seconds_since(start);
   }
 };
 
@@ -173,7 +169,7 @@ weft::task<double> timed_in_task(Reset& reset, Loop& loop) {
   reset();
   const auto start = clock_type::now();
   co_await loop();
-  co_return seconds_since(start);
+  co_return weft_bench::seconds_since(start);
 }
 
 struct in_weft_task {

@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -50,10 +51,6 @@ std::int64_t pair_count() { return weft_bench::size<std::int64_t>(2'000'000, 1'0
 std::int64_t queue_items() { return weft_bench::size<std::int64_t>(1'000'000, 1'000); }
 std::int64_t latency_samples() { return weft_bench::size<std::int64_t>(2'000, 5); }
 constexpr std::size_t k_queue_capacity = 1024;
-
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
 
 // ---- sync_lock
 
@@ -84,7 +81,7 @@ void lock_pairs(benchmark::State& state, Loop loop) {
   for (auto _ : state) {
     const auto start = clock_type::now();
     const std::int64_t held = weft::sync_wait(sched, loop(n));
-    const double seconds = seconds_since(start);
+    const double seconds = weft_bench::seconds_since(start);
     state.SetIterationTime(seconds);
     if (!weft_bench::check_result(state, "sync_lock: pairs that held", held, n)) return;
     state.counters["ns_per_op"] = seconds * 1e9 / static_cast<double>(n);
@@ -115,7 +112,7 @@ void lock_std_mutex(benchmark::State& state) {
       benchmark::DoNotOptimize(held);
       m.unlock();
     }
-    const double seconds = seconds_since(start);
+    const double seconds = weft_bench::seconds_since(start);
     state.SetIterationTime(seconds);
     if (!weft_bench::check_result(state, "sync_lock: pairs", held, n)) return;
     state.counters["ns_per_op"] = seconds * 1e9 / static_cast<double>(n);
@@ -151,7 +148,7 @@ void queue_weft(benchmark::State& state) {
     weft::queue<int> q{k_queue_capacity};
     const auto start = clock_type::now();
     const std::int64_t sum = weft::sync_wait(sched, pipe(q, n));
-    const double seconds = seconds_since(start);
+    const double seconds = weft_bench::seconds_since(start);
     state.SetIterationTime(seconds);
     if (!weft_bench::check_result(state, "sync_queue: sum", sum, expected_sum(n))) return;
     state.counters["items_per_s"] = static_cast<double>(n) / seconds;
@@ -175,7 +172,7 @@ void queue_tbb(benchmark::State& state) {
       sum += v;
     }
     producer.join();
-    const double seconds = seconds_since(start);
+    const double seconds = weft_bench::seconds_since(start);
     state.SetIterationTime(seconds);
     if (!weft_bench::check_result(state, "sync_queue: sum", sum, expected_sum(n))) return;
     state.counters["items_per_s"] = static_cast<double>(n) / seconds;
@@ -207,7 +204,7 @@ void contended_mutex(benchmark::State& state) {
     const auto start = clock_type::now();
     for (int i = 0; i < tasks; ++i) handles.push_back(sched.spawn(contend(m, counter)));
     for (auto& h : handles) h.wait();
-    const double seconds = seconds_since(start);
+    const double seconds = weft_bench::seconds_since(start);
     state.SetIterationTime(seconds);
     const std::int64_t expected = std::int64_t{tasks} * k_locks_each;
     if (!weft_bench::check_result(state, "sync_contended_mutex: count", counter, expected)) {
@@ -219,8 +216,35 @@ void contended_mutex(benchmark::State& state) {
 
 // ---- sync_cancel
 
-/// Measures cancel → cancelled_error in a task that waits via `wait()`
-/// (a task<void> that blocks until cancelled), once per sample.
+/// Each iteration takes latency_samples() samples of `one()` (seconds, or
+/// nullopt once it has called SkipWithError); the iteration's time is
+/// their mean, and p50_us / p99_us go beside it.
+template <class Sample>
+void sample_latencies(benchmark::State& state, Sample one) {
+  const std::int64_t samples = latency_samples();
+  for (auto _ : state) {
+    std::vector<double> latencies;
+    latencies.reserve(samples);
+    double total = 0;
+    for (std::int64_t i = 0; i < samples; ++i) {
+      const std::optional<double> s = one();
+      if (!s) return;
+      latencies.push_back(*s);
+      total += *s;
+    }
+    state.SetIterationTime(total / static_cast<double>(samples));
+    weft_bench::report_quantiles(state, latencies);
+  }
+}
+
+/// 50 µs of this thread yielding: the waiter measured next is asleep, not
+/// on its way there.
+void settle() {
+  const auto until = clock_type::now() + std::chrono::microseconds(50);
+  while (clock_type::now() < until) std::this_thread::yield();
+}
+
+/// Loops on yield until `stop`: keeps a worker awake.
 weft::task<void> keep_busy(std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) co_await weft::yield();
 }
@@ -231,17 +255,17 @@ weft::task<void> keep_busy(std::atomic<bool>& stop) {
 /// and oneTBB's do for a while).
 enum class pool_mode { idle, busy, spinning };
 
+/// Measures cancel → cancelled_error in a task that waits via `wait()`
+/// (a task<void> that blocks until cancelled), once per sample.
 template <class Wait>
 void cancel_latency(benchmark::State& state, Wait wait, pool_mode mode = pool_mode::idle) {
   weft::scheduler_options options;
   options.workers = weft_bench::workers_of(state);
   if (mode == pool_mode::spinning) options.spin_rounds = 1'000'000;
   weft::scheduler sched{options};
-  const bool busy = mode == pool_mode::busy;
-  const std::int64_t samples = latency_samples();
   std::atomic<bool> stop_busy{false};
   weft::task_handle<void> busy_task;
-  if (busy) busy_task = sched.spawn(keep_busy(stop_busy));
+  if (mode == pool_mode::busy) busy_task = sched.spawn(keep_busy(stop_busy));
   struct stop_on_exit {
     std::atomic<bool>& stop;
     weft::task_handle<void>& task;
@@ -250,42 +274,31 @@ void cancel_latency(benchmark::State& state, Wait wait, pool_mode mode = pool_mo
       if (task.valid()) task.wait();
     }
   } stopper{stop_busy, busy_task};
-  for (auto _ : state) {
-    std::vector<double> latencies;
-    latencies.reserve(samples);
-    double total = 0;
-    for (std::int64_t i = 0; i < samples; ++i) {
-      std::atomic<bool> waiting{false};
-      clock_type::time_point caught{};
-      auto body = [](Wait& wait, std::atomic<bool>& waiting,
-                     clock_type::time_point& caught) -> weft::task<void> {
-        waiting.store(true, std::memory_order_release);
-        try {
-          co_await wait();
-        } catch (const weft::cancelled_error&) {
-          caught = clock_type::now();
-          throw;
-        }
-      };
-      auto h = sched.spawn(body(wait, waiting, caught));
-      while (!waiting.load(std::memory_order_acquire)) std::this_thread::yield();
-      // Let it reach the wait list (a few microseconds past the flag).
-      const auto settle = clock_type::now() + std::chrono::microseconds(50);
-      while (clock_type::now() < settle) std::this_thread::yield();
-      const auto start = clock_type::now();
-      h.cancel();
-      h.wait();  // sleeps in the kernel: leaves the cores to the workers
-      if (!h.cancelled() || caught == clock_type::time_point{}) {
-        state.SkipWithError("sync_cancel: the waiting task did not end cancelled");
-        return;
+  sample_latencies(state, [&]() -> std::optional<double> {
+    std::atomic<bool> waiting{false};
+    clock_type::time_point caught{};
+    auto body = [](Wait& wait, std::atomic<bool>& waiting,
+                   clock_type::time_point& caught) -> weft::task<void> {
+      waiting.store(true, std::memory_order_release);
+      try {
+        co_await wait();
+      } catch (const weft::cancelled_error&) {
+        caught = clock_type::now();
+        throw;
       }
-      const double s = std::chrono::duration<double>(caught - start).count();
-      latencies.push_back(s);
-      total += s;
+    };
+    auto h = sched.spawn(body(wait, waiting, caught));
+    while (!waiting.load(std::memory_order_acquire)) std::this_thread::yield();
+    settle();  // lets it reach the wait list, a few microseconds past the flag
+    const auto start = clock_type::now();
+    h.cancel();
+    h.wait();  // sleeps in the kernel: leaves the cores to the workers
+    if (!h.cancelled() || caught == clock_type::time_point{}) {
+      state.SkipWithError("sync_cancel: the waiting task did not end cancelled");
+      return std::nullopt;
     }
-    state.SetIterationTime(total / static_cast<double>(samples));
-    weft_bench::report_quantiles(state, latencies);
-  }
+    return std::chrono::duration<double>(caught - start).count();
+  });
 }
 
 void cancel_event(benchmark::State& state) {
@@ -307,33 +320,22 @@ void cancel_event_spinning(benchmark::State& state) {
 /// (std::atomic::wait), woken by this one; from just before notify_one()
 /// to the woken thread's clock read.
 void thread_wake(benchmark::State& state) {
-  const std::int64_t samples = latency_samples();
-  for (auto _ : state) {
-    std::vector<double> latencies;
-    latencies.reserve(samples);
-    double total = 0;
-    for (std::int64_t i = 0; i < samples; ++i) {
-      std::atomic<int> phase{0};  // 0 → 1: the sleeper is about to wait; 2: woken
-      clock_type::time_point woke{};
-      std::thread sleeper([&] {
-        phase.store(1, std::memory_order_release);
-        phase.wait(1, std::memory_order_acquire);
-        woke = clock_type::now();
-      });
-      while (phase.load(std::memory_order_acquire) != 1) std::this_thread::yield();
-      const auto settle = clock_type::now() + std::chrono::microseconds(50);
-      while (clock_type::now() < settle) std::this_thread::yield();
-      const auto start = clock_type::now();
-      phase.store(2, std::memory_order_release);
-      phase.notify_one();
-      sleeper.join();
-      const double s = std::chrono::duration<double>(woke - start).count();
-      latencies.push_back(s);
-      total += s;
-    }
-    state.SetIterationTime(total / static_cast<double>(samples));
-    weft_bench::report_quantiles(state, latencies);
-  }
+  sample_latencies(state, [] {
+    std::atomic<int> phase{0};  // 0 → 1: the sleeper is about to wait; 2: woken
+    clock_type::time_point woke{};
+    std::thread sleeper([&] {
+      phase.store(1, std::memory_order_release);
+      phase.wait(1, std::memory_order_acquire);
+      woke = clock_type::now();
+    });
+    while (phase.load(std::memory_order_acquire) != 1) std::this_thread::yield();
+    settle();
+    const auto start = clock_type::now();
+    phase.store(2, std::memory_order_release);
+    phase.notify_one();
+    sleeper.join();
+    return std::optional<double>(std::chrono::duration<double>(woke - start).count());
+  });
 }
 void cancel_semaphore(benchmark::State& state) {
   weft::semaphore none_free{0};
