@@ -27,6 +27,11 @@ inline constexpr bool is_task_v = false;
 template <class T>
 inline constexpr bool is_task_v<task<T>> = true;
 
+/// fold(lo, hi, T acc) -> T and combine(T, T) -> T.
+template <class T, class Fold, class Combine>
+concept reduction_of = std::is_invocable_r_v<T, Fold&, std::size_t, std::size_t, T> &&
+                       std::is_invocable_r_v<T, Combine&, T, T>;
+
 /// A body of one index, called for each index of a chunk.
 template <class Body>
 struct each_index {
@@ -99,7 +104,7 @@ task<void> start_parallel_for(std::size_t first, std::size_t last, Body&& body,
 template <class Body>
 task<void> parallel_for(std::size_t first, std::size_t last, Body&& body) {
   return detail::start_parallel_for(first, last, std::forward<Body>(body),
-                                    detail::default_grain(last > first ? last - first : 0));
+                                    detail::default_grain(first, last));
 }
 
 /// As above, with chunks of at most `g.size` indices.
@@ -118,29 +123,24 @@ task<void> parallel_for(std::size_t first, std::size_t last, Body&& body, grain 
 /// the same inputs give the same result, bit for bit, in every run and at
 /// every worker count, also in floating point. `identity` must be the
 /// identity of `combine` (0 for +, 1 for *). Cancellation, exceptions and
-/// misuse as for parallel_for.
+/// misuse as for parallel_for. `g`: chunks of at most `g.size` indices.
 template <class T, class Fold, class Combine>
-  requires std::is_invocable_r_v<std::decay_t<T>, Fold&, std::size_t, std::size_t,
-                                 std::decay_t<T>> &&
-           std::is_invocable_r_v<std::decay_t<T>, Combine&, std::decay_t<T>, std::decay_t<T>>
-task<std::decay_t<T>> parallel_reduce(std::size_t first, std::size_t last, T&& identity,
-                                      Fold fold, Combine combine) {
-  detail::check_loop_arguments("weft::parallel_reduce", first, last, 1);
-  return detail::run_reduce<std::decay_t<T>>(
-      first, last, detail::default_grain(last - first), std::forward<T>(identity),
-      std::move(fold), std::move(combine));
-}
-
-/// As above, with chunks of at most `g.size` indices.
-template <class T, class Fold, class Combine>
-  requires std::is_invocable_r_v<std::decay_t<T>, Fold&, std::size_t, std::size_t,
-                                 std::decay_t<T>> &&
-           std::is_invocable_r_v<std::decay_t<T>, Combine&, std::decay_t<T>, std::decay_t<T>>
+  requires detail::reduction_of<std::decay_t<T>, Fold, Combine>
 task<std::decay_t<T>> parallel_reduce(std::size_t first, std::size_t last, T&& identity,
                                       Fold fold, Combine combine, grain g) {
   detail::check_loop_arguments("weft::parallel_reduce", first, last, g.size);
   return detail::run_reduce<std::decay_t<T>>(first, last, g.size, std::forward<T>(identity),
                                               std::move(fold), std::move(combine));
+}
+
+/// As above, with the default grain (about 1/4096 of the range).
+template <class T, class Fold, class Combine>
+  requires detail::reduction_of<std::decay_t<T>, Fold, Combine>
+task<std::decay_t<T>> parallel_reduce(std::size_t first, std::size_t last, T&& identity,
+                                      Fold fold, Combine combine) {
+  return parallel_reduce(first, last, std::forward<T>(identity), std::move(fold),
+                         std::move(combine),
+                         grain{detail::default_grain(first, last)});
 }
 
 }  // namespace weft

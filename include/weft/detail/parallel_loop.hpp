@@ -20,6 +20,7 @@
 // stopped part returns without its result instead of throwing
 // (loop_fork.hpp), and the top frame throws once.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <exception>
@@ -50,7 +51,10 @@ inline constexpr int k_steal_depth = 3;
 /// thousands of indices.
 inline constexpr std::size_t k_default_leaves = 4096;
 
-inline std::size_t default_grain(std::size_t size) noexcept {
+/// The grain of [first, last) when none is given (1 for an empty or a
+/// reversed range, which the argument check then reports).
+inline std::size_t default_grain(std::size_t first, std::size_t last) noexcept {
+  const std::size_t size = last > first ? last - first : 0;
   return std::max<std::size_t>(1, (size + k_default_leaves - 1) / k_default_leaves);
 }
 
