@@ -326,11 +326,26 @@ void cancel_mid_loop(benchmark::State& state) {
 
 void register_rows() {
   using weft_bench::timing;
-  auto weft_row = [](const char* family, auto body) {
-    weft_bench::add(family, "weft", [body](benchmark::State& state) {
-      weft::scheduler sched{weft_bench::workers_of(state)};
+  auto weft_row_with = [](const char* family, const char* runtime, std::uint32_t spin_rounds,
+                          auto body) {
+    weft_bench::add(family, runtime, [body, spin_rounds](benchmark::State& state) {
+      weft::scheduler_options options;
+      options.workers = weft_bench::workers_of(state);
+      options.spin_rounds = spin_rounds;
+      weft::scheduler sched{options};
       body(state, in_weft_task{sched});
     }, timing::manual);
+  };
+  auto weft_row = [weft_row_with](const char* family, auto body) {
+    weft_row_with(family, "weft", weft::scheduler_options{}.spin_rounds, body);
+  };
+  // Between two iterations (the reset and the check, milliseconds) weft's
+  // idle workers park, and the loop starts with a wake-up; OpenMP's threads
+  // spin through such a gap (libomp's KMP_BLOCKTIME is 200 ms). This row
+  // gives weft the same: workers that never park, for the memory-bound
+  // loops where the start-up shows.
+  auto weft_spinning_row = [weft_row_with](const char* family, auto body) {
+    weft_row_with(family, "weft_spinning", 1'000'000, body);
   };
   auto serial_row = [](const char* family, auto body) {
     auto* b = benchmark::RegisterBenchmark((std::string(family) + "/serial").c_str(),
@@ -364,11 +379,13 @@ void register_rows() {
       saxpy_range(y, x, a, 0, n);
     });
   });
-  weft_row("loops_saxpy", [](benchmark::State& state, auto where) {
+  auto weft_saxpy = [](benchmark::State& state, auto where) {
     saxpy_rows(state, where, [](float* y, const float* x, float a, std::size_t n) {
       return weft::parallel_for(0, n, [=](std::size_t i) { y[i] += a * x[i]; });
     });
-  });
+  };
+  weft_row("loops_saxpy", weft_saxpy);
+  weft_spinning_row("loops_saxpy", weft_saxpy);
 #ifdef WEFT_BENCH_HAVE_TBB
   tbb_row("loops_saxpy", [](benchmark::State& state, auto where) {
     saxpy_rows(state, where, [](float* y, const float* x, float a, std::size_t n) {
@@ -433,7 +450,7 @@ void register_rows() {
       sum = dot_range(x, y, 0, n, 0.0);
     });
   });
-  weft_row("loops_dot", [](benchmark::State& state, auto where) {
+  auto weft_dot = [](benchmark::State& state, auto where) {
     dot_rows(state, where,
              [](const double* x, const double* y, std::size_t n, double& sum) -> weft::task<void> {
                sum = co_await weft::parallel_reduce(
@@ -443,7 +460,9 @@ void register_rows() {
                    },
                    std::plus<>{});
              });
-  });
+  };
+  weft_row("loops_dot", weft_dot);
+  weft_spinning_row("loops_dot", weft_dot);
 #ifdef WEFT_BENCH_HAVE_TBB
   tbb_row("loops_dot", [](benchmark::State& state, auto where) {
     dot_rows(state, where, [](const double* x, const double* y, std::size_t n, double& sum) {
