@@ -62,6 +62,7 @@ void task_registry::write(std::ostream& out,
         case wait_kind::queue_push: out << "suspended in queue::push (full)"; break;
         case wait_kind::queue_pop: out << "suspended in queue::pop (empty)"; break;
         case wait_kind::blocking_call: out << "suspended in to_thread"; break;
+        case wait_kind::io: out << "suspended on an I/O operation (weft::use_task)"; break;
         case wait_kind::nothing: out << "runnable (queued to resume)"; break;
       }
     }

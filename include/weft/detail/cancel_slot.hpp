@@ -44,7 +44,7 @@ class cancel_target {
 /// What a suspended task waits on (for dump()).
 enum class wait_kind : std::uint8_t {
   nothing, task, sleep, join, group, shield,
-  future, event, semaphore, mutex, queue_push, queue_pop, blocking_call,
+  future, event, semaphore, mutex, queue_push, queue_pop, blocking_call, io,
 };
 
 class cancel_slot {
