@@ -52,6 +52,21 @@ concept points_to_executor = std::is_pointer_v<T> && requires(const T& t) { t->g
 template <class T>
 concept wraps_initiation = requires(const T& t) { t.initiation_; };
 
+/// The executor of the first argument that points to a stream (void if
+/// none does).
+template <class... Args>
+  requires(sizeof...(Args) == 0)
+void first_stream_executor(const Args&...) {}
+
+template <class First, class... Rest>
+decltype(auto) first_stream_executor(const First& first, const Rest&... rest) {
+  if constexpr (points_to_executor<First>) {
+    return first->get_executor();
+  } else {
+    return first_stream_executor(rest...);
+  }
+}
+
 /// The executor that owns the operation: the initiation's (Asio's own I/O
 /// objects and free functions), the wrapped initiation's (Asio's token
 /// adapters: as_tuple, redirect_error), or that of the stream a pointer
@@ -66,19 +81,6 @@ decltype(auto) executor_of(const Initiation& init, const Args&... args) {
     return first_stream_executor(args...);
   }
 }
-
-template <class First, class... Rest>
-decltype(auto) first_stream_executor(const First& first, const Rest&... rest) {
-  if constexpr (points_to_executor<First>) {
-    return first->get_executor();
-  } else {
-    return first_stream_executor(rest...);
-  }
-}
-
-template <class... Args>
-  requires(sizeof...(Args) == 0)
-void first_stream_executor(const Args&...) {}
 
 template <class Initiation, class... Args>
 inline constexpr bool has_operation_executor =
