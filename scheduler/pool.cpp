@@ -99,11 +99,16 @@ scheduler_core::~scheduler_core() = default;
 void scheduler_core::shut_down() noexcept {
   if (worker_of(this) != nullptr) {
     std::fputs(
-        "weft: ~scheduler() called on one of its own worker threads; it would wait for itself. "
-        "Destroy the scheduler from a thread that is not one of its workers.\n",
+        "weft: scheduler::shutdown() or ~scheduler() called on one of its own worker threads; it "
+        "would wait for itself. Shut the scheduler down from a thread that is not one of its "
+        "workers.\n",
         stderr);
     std::abort();
   }
+  std::call_once(shut_down_once_, [this] { cancel_drain_join(); });
+}
+
+void scheduler_core::cancel_drain_join() noexcept {
   // From here on suspension points cancel their task and queued tasks are
   // dropped (their run() requests shutdown cancellation before starting).
   stopping_.store(true, std::memory_order_relaxed);
@@ -240,6 +245,8 @@ void scheduler::dump(std::ostream& out) const { core_->dump(out); }
 void scheduler::write_trace(std::ostream& out) const { core_->write_trace(out); }
 
 scheduler::~scheduler() { core_->shut_down(); }
+
+void scheduler::shutdown() { core_->shut_down(); }
 
 std::size_t scheduler::worker_count() const noexcept { return core_->worker_count(); }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <thread>
 #include <vector>
@@ -26,7 +27,9 @@ class scheduler_core : public scheduler_base {
   scheduler_core(const scheduler_core&) = delete;
   scheduler_core& operator=(const scheduler_core&) = delete;
 
-  /// ~scheduler(): cancel, drain, join (see scheduler.hpp).
+  /// scheduler::shutdown() and ~scheduler(): cancel, drain, join (see
+  /// scheduler.hpp). The first call does it; later ones (any thread) wait
+  /// for it to be done.
   void shut_down() noexcept;
 
   std::size_t worker_count() const noexcept { return workers_.size(); }
@@ -46,6 +49,7 @@ class scheduler_core : public scheduler_base {
   // Spins as a searcher, then parks; k_no_work when the pool exits.
   work_item wait_for_work(worker_context& w);
   static void drop_unstarted(work_item item) noexcept;
+  void cancel_drain_join() noexcept;
   // On worker `index`'s own thread: its name and CPU pinning.
   void configure_this_thread(std::size_t index) noexcept;
   static void run_hook(const std::function<void(std::size_t)>& hook, std::size_t index,
@@ -57,6 +61,7 @@ class scheduler_core : public scheduler_base {
   std::vector<std::thread> threads_;
   // Set by shut_down() once every task is terminal: workers exit when idle.
   std::atomic<bool> exit_{false};
+  std::once_flag shut_down_once_;
   scheduler_options options_;
   std::unique_ptr<trace_recorder> trace_;  // null unless options_.trace
   std::uint32_t spin_rounds_;

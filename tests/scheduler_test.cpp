@@ -265,7 +265,68 @@ TEST(SchedulerDeathTest, DestroyingASchedulerOnItsOwnWorkerAbortsNamingTheFix) {
         weft::task_handle<void> h = sched->spawn(destroy(sched));
         h.wait();
       },
-      "Destroy the scheduler from a thread that is not one of its workers");
+      "Shut the scheduler down from a thread that is not one of its workers");
+}
+
+TEST(Scheduler, ShutdownCancelsWaitsAndJoinsLeavingTheStatsReadable) {
+  weft::scheduler sched{2};
+  std::latch started{1};
+  std::atomic<bool> cleaned{false};
+  auto looper = sched.spawn(weft_test::yield_until_cancelled(started, cleaned));
+  started.wait();
+  sched.shutdown();
+  EXPECT_TRUE(looper.done()) << "shutdown() returned before every task was terminal";
+  EXPECT_TRUE(cleaned.load());
+  ASSERT_TRUE(looper.cancel_reason().has_value());
+  EXPECT_EQ(looper.cancel_reason()->kind, weft::cancel_kind::shutdown);
+  weft::scheduler_stats s = sched.stats();
+  EXPECT_EQ(s.spawned, 1u);
+  EXPECT_EQ(s.succeeded + s.failed + s.cancelled, s.spawned) << weft::to_string(s);
+}
+
+TEST(Scheduler, ATaskSpawnedAfterShutdownIsCancelledAtOnceAndNeverRuns) {
+  weft::scheduler sched{1};
+  sched.shutdown();
+  std::atomic<int> runs{0};
+  auto late = sched.spawn(mark_and_return(runs, 3));
+  EXPECT_TRUE(late.cancelled());
+  ASSERT_TRUE(late.cancel_reason().has_value());
+  EXPECT_EQ(late.cancel_reason()->kind, weft::cancel_kind::shutdown);
+  EXPECT_EQ(runs.load(), 0);
+}
+
+TEST(Scheduler, ShutdownFromTwoThreadsAndThenTheDestructorDoItOnce) {
+  std::optional<weft::scheduler> sched(std::in_place, 2);
+  std::latch started{1};
+  std::atomic<bool> cleaned{false};
+  auto looper = sched->spawn(weft_test::yield_until_cancelled(started, cleaned));
+  started.wait();
+  std::latch go{2};
+  auto other = std::async(std::launch::async, [&] {
+    go.arrive_and_wait();
+    sched->shutdown();
+    return looper.done();
+  });
+  go.arrive_and_wait();
+  sched->shutdown();
+  EXPECT_TRUE(looper.done());
+  EXPECT_TRUE(other.get()) << "a second shutdown() returned before the first was done";
+  sched.reset();
+  EXPECT_TRUE(cleaned.load());
+}
+
+TEST(SchedulerDeathTest, ShutdownOnTheSchedulersOwnWorkerAbortsNamingTheFix) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        weft::scheduler sched{1};
+        auto stop = [](weft::scheduler& s) -> weft::task<void> {
+          s.shutdown();  // on the scheduler's own worker
+          co_return;
+        };
+        sched.spawn(stop(sched)).wait();
+      },
+      "Shut the scheduler down from a thread that is not one of its workers");
 }
 
 TEST(Scheduler, DestroyingASchedulerRightAfterAWakeFromAnotherSchedulersWorkerIsSafe) {

@@ -41,12 +41,18 @@ class scheduler {
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;
 
-  /// Clean shutdown: every unfinished task is cancelled (reason shutdown:
-  /// its next suspension point throws; one that never started never runs),
-  /// waits until every task is terminal, then joins the workers. Tasks
-  /// spawned during shutdown are cancelled at once. Aborts with a diagnostic
-  /// if called on one of this scheduler's own workers.
+  /// Clean shutdown, as shutdown() does if it has not been called.
   ~scheduler();
+
+  /// Clean shutdown, before destruction (asyncio.run's cancel-all on exit,
+  /// tokio's Runtime::shutdown): every unfinished task is cancelled (reason
+  /// shutdown: its next suspension point throws; one that never started
+  /// never runs; uncancellable cleanup still runs to its end), then waits
+  /// until every task is terminal and joins the workers. Afterwards stats()
+  /// and dump() still answer (every task terminal) and a spawned task is
+  /// cancelled at once. Any thread but the scheduler's own workers (there it
+  /// aborts with a diagnostic); a second call waits for the first to end.
+  void shutdown();
 
   /// Starts `t` on the pool (asyncio.create_task). Callable from any thread.
   /// The task is independent of the spawner: cancelling the spawner does not
