@@ -40,7 +40,9 @@ class scheduler_core : public scheduler_base {
  private:
   void worker_main(worker_context& w) noexcept;
   void run(worker_context& w, work_item item) noexcept;
-  // Own deque, then the injection queue, then yielded tasks, then stealing.
+  // Own deque, then the injection queue, then yielded tasks, then stealing;
+  // the injection queue first when a chain or a loop made way for it, and
+  // every worker_context::k_injection_interval tasks.
   work_item find_work(worker_context& w);
   work_item take_injected(worker_context& w);
   // After the workers are joined: drops what the injection queue still holds.

@@ -118,6 +118,15 @@ class join_base : public join_point, public cancel_target {
     // of this worker's deque (children are pushed last-first).
     worker_context* w = tls_worker;
     while (chain_next_ < count_) {
+      // Injected work waits (a task spawned from another thread, an I/O
+      // wake-up): the rest of the children stay on the deque, detached as
+      // if stolen, and this worker goes back to its loop to take that work
+      // first. One relaxed load of a line only inject() writes; measured
+      // at 1-4 % on fib and skynet trees (each step is a ~50 ns fork).
+      if (w->sched->has_injected()) [[unlikely]] {
+        w->take_injected_next = true;
+        break;
+      }
       task_state& next = children_[chain_next_]->state_;
       const work_item popped = w->deque.pop();
       if (popped != as_work(&next)) {

@@ -92,6 +92,9 @@ class scheduler_base {
   /// From a thread that is not one of this scheduler's workers: pushes the
   /// node onto the injection queue and wakes a worker if needed.
   void inject(work_node& node) noexcept;
+  /// True if the injection queue holds work (a relaxed load: a hint for a
+  /// busy worker to make way for it, decided again by take_injected()).
+  bool has_injected() const noexcept { return injection_.load(std::memory_order_relaxed) != nullptr; }
 
   // ---- the task registry (task_registry.cpp)
 
@@ -209,6 +212,24 @@ struct worker_context {
   std::uint64_t traced_id = 0;
   // Freed coroutine frames, reused by this worker (frame_allocator.hpp).
   frame_cache frames;
+  // Fairness to the injection queue (tasks spawned from other threads,
+  // wake-ups by I/O and timers): a busy worker never empties its deque, so
+  // a join chain (join.hpp) and a loop between chunks (parallel_loop.hpp)
+  // that see injected work set take_injected_next and go back to the worker
+  // loop, which then takes it before its own deque; and every
+  // k_injection_interval tasks the worker loop looks there first anyway,
+  // as tokio's workers look at their global queue every 61 tasks.
+  static constexpr std::uint32_t k_injection_interval = 61;
+  std::uint32_t steps_to_injection_check = k_injection_interval;
+  bool take_injected_next = false;
+
+  /// Counts a task taken by the worker loop; true every
+  /// k_injection_interval of them.
+  bool injection_check_due() noexcept {
+    if (--steps_to_injection_check != 0) [[likely]] return false;
+    steps_to_injection_check = k_injection_interval;
+    return true;
+  }
 
   void push_local(work_item item) {
     deque.push(item);
