@@ -12,7 +12,7 @@ namespace service {
 weft::task<std::uint64_t> fib(int n);
 
 /// The number of ways to place n queens on an n x n board, forking over
-/// the first rows' placements.
+/// every placement above the last ten rows (searched serially).
 weft::task<std::uint64_t> nqueens(int n);
 
 /// The points of a size x size grid over [-2, 1] x [-1.5, 1.5] that stay in

@@ -52,14 +52,19 @@ weft::task<void> write_now(service_state& s, tcp::socket& sock, response res) {
   co_await http::async_write(sock, res, as_code);
 }
 
-// Every answer is written whole, also by a task being cancelled (the 503
-// at shutdown), and gives up after k_write_grace on a client that does
-// not read.
-weft::task<void> write(service_state& s, tcp::socket& sock, response res) {
+weft::task<void> write_within_grace(service_state& s, tcp::socket& sock, response res) {
   try {
     co_await weft::uncancellable(write_now(s, sock, std::move(res)), k_write_grace);
   } catch (const weft::timeout_error&) {
   }
+}
+
+// Every answer is written whole, also by a task being cancelled (the 503
+// at shutdown: awaiting a task is a suspension point, so the mask must be
+// outside it), and gives up after k_write_grace on a client that does not
+// read.
+weft::uncancellable_awaitable<void> write(service_state& s, tcp::socket& sock, response res) {
+  return weft::uncancellable(write_within_grace(s, sock, std::move(res)));
 }
 
 weft::task<std::uint64_t> compute(compute_request r) {
@@ -126,13 +131,30 @@ void record_end(service_state& s, const weft::task_handle<std::uint64_t>& h, end
     if (reason->kind == weft::cancel_kind::shutdown) s.counters.cancelled_by_shutdown.fetch_add(1, std::memory_order_relaxed);
   }
   if (s.options.on_request_end) s.options.on_request_end({std::string(name_of(e)), reason, std::chrono::steady_clock::now()});
-  {
-    // Under the mutex, so stop() cannot miss the last one.
-    std::lock_guard lock(s.idle_mutex);
-    s.admitted.fetch_sub(1, std::memory_order_relaxed);
-  }
-  s.idle.notify_all();
+  s.admitted.fetch_sub(1, std::memory_order_relaxed);
 }
+
+// A request read and not yet answered, for stop()'s grace: it waits until
+// none is left (an answer written, or its client gone).
+class unanswered_request {
+ public:
+  explicit unanswered_request(service_state& s) : s_(s) {
+    std::lock_guard lock(s_.idle_mutex);
+    ++s_.unanswered;
+  }
+  ~unanswered_request() {
+    {
+      std::lock_guard lock(s_.idle_mutex);
+      --s_.unanswered;
+    }
+    s_.idle.notify_all();
+  }
+  unanswered_request(const unanswered_request&) = delete;
+  unanswered_request& operator=(const unanswered_request&) = delete;
+
+ private:
+  service_state& s_;
+};
 
 // The answer to a computation, or nothing if the client hung up.
 weft::task<std::optional<response>> answer(service_state& s, tcp::socket& sock, boost::beast::flat_buffer& pending,
@@ -239,7 +261,11 @@ weft::task<void> serve(service_state& s, tcp::socket sock) {
       }
       if (ec) {
         if (const unsigned status = status_of_parse_error(ec)) {
-          co_await write(s, sock, error_response(status, status == 431 ? "request header larger than " + std::to_string(s.options.header_limit) + " bytes" : "malformed request: " + ec.message(), false));
+          // Built before the co_await: g++ 12 destroys a conditional
+          // expression's string temporaries twice inside a co_await.
+          std::string message = status == 431 ? "request header larger than " + std::to_string(s.options.header_limit) + " bytes"
+                                              : "malformed request: " + ec.message();
+          co_await write(s, sock, error_response(status, message, false));
         }
         break;
       }
@@ -249,10 +275,14 @@ weft::task<void> serve(service_state& s, tcp::socket sock) {
       }
       bool hung_up = false;
       answering = true;
-      response res = co_await respond(s, sock, buf, parser.get(), hung_up);
-      if (hung_up) break;
-      const bool keep = res.keep_alive();
-      co_await write(s, sock, std::move(res));
+      bool keep = false;
+      {
+        const unanswered_request pending(s);
+        response res = co_await respond(s, sock, buf, parser.get(), hung_up);
+        if (hung_up) break;
+        keep = res.keep_alive();
+        co_await write(s, sock, std::move(res));
+      }
       answering = false;
       if (!keep) break;
     }

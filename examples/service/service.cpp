@@ -113,7 +113,7 @@ final_report http_service::stop(std::chrono::milliseconds grace) {
   s.acceptor.close(ignored);
   {
     std::unique_lock lock(s.idle_mutex);
-    s.idle.wait_for(lock, grace, [&s] { return s.admitted.load(std::memory_order_relaxed) == 0; });
+    s.idle.wait_for(lock, grace, [&s] { return s.unanswered == 0; });
   }
   // What still computes is cancelled (reason shutdown) and answered 503 by
   // its connection; idle connections are closed.

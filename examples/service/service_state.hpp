@@ -44,9 +44,13 @@ struct service_state {
   // Set by stop(): requests that arrive from now on are answered 503.
   std::atomic<bool> stopping{false};
 
-  // Computations admitted (computing or waiting for a slot). Changed under
-  // `idle_mutex` when it reaches 0, so stop() can wait for that.
+  // Computations admitted (computing or waiting for a slot): the queue
+  // limit counts these.
   std::atomic<std::uint64_t> admitted{0};
+  // Requests read and not yet answered (or abandoned by a hang-up): stop()
+  // waits for these, within its grace. Decremented under `idle_mutex`, so
+  // stop() cannot miss the last one.
+  std::uint64_t unanswered = 0;  // guarded by idle_mutex
   std::mutex idle_mutex;
   std::condition_variable idle;
 
