@@ -45,7 +45,7 @@ RESULTS_PNG = os.path.join(HERE, "results.png")
 BEGIN = "<!-- weft-bench-table:begin (written by bench/report.py) -->"
 END = "<!-- weft-bench-table:end -->"
 FAMILIES = ["fib", "skynet", "nqueens", "matmul", "injection", "cancel", "cancel_tree", "ops",
-            "state_poll", "sync", "loops"]
+            "state_poll", "sync", "loops", "fairness"]
 TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 # Counters shown in the notes column, with their labels.
 NOTE_COUNTERS = [("p50_us", "p50 {:.1f} µs"), ("p99_us", "p99 {:.1f} µs"),
@@ -57,7 +57,8 @@ NOTE_COUNTERS = [("p50_us", "p50 {:.1f} µs"), ("p99_us", "p99 {:.1f} µs"),
                  ("tasks_per_s", "{:.3g} tasks/s"), ("items_per_s", "{:.3g} items/s"),
                  ("handoffs_per_s", "{:.3g} hand-offs/s"), ("polls_per_s", "{:.3g} polls/s"),
                  ("after_rows_p50_us", "after the running rows p50 {:.1f} µs"),
-                 ("after_rows_p99_us", "p99 {:.1f} µs"), ("chunk_us", "a chunk {:.0f} µs"), ("chunk_max_us", "the longest {:.0f} µs")]
+                 ("after_rows_p99_us", "p99 {:.1f} µs"), ("chunk_us", "a chunk {:.0f} µs"), ("chunk_max_us", "the longest {:.0f} µs"),
+                 ("max_us", "max {:.1f} µs")]
 
 
 def kind(runtime):

@@ -241,7 +241,10 @@ weft::task<void> serve(service_state& s, tcp::socket sock) {
     for (;;) {
       if (buf.size() == 0) {
         try {
-          if (co_await weft::timeout(s.options.idle_timeout, wait_readable(sock))) break;
+          // A named result, not `if (co_await ...)`: g++ 12 miscompiles a
+          // co_await in the condition of an if with a lone statement.
+          const boost::system::error_code ec = co_await weft::timeout(s.options.idle_timeout, wait_readable(sock));
+          if (ec) break;
         } catch (const weft::timeout_error&) {
           break;  // an idle kept-alive connection is closed without an answer
         }
