@@ -44,8 +44,8 @@ weft::task<void> saturate(saturation& s) {
   s.running.fetch_add(1, std::memory_order_release);
   while (!s.stop.load(std::memory_order_relaxed) && clock_type::now() < s.give_up) {
     // Not `if (co_await ...)`: g++ 12 miscompiles a co_await in the
-    // condition of an if whose branch is a lone statement (GCC PR 106188):
-    // the coroutine never ran its body.
+    // condition of an if whose branch is a lone statement (seen here: with
+    // a throw as that statement, the coroutine never ran its body).
     const std::uint64_t value = co_await fib(22);
     if (value != 17711) throw std::logic_error("fib(22) is wrong");
   }
