@@ -106,7 +106,14 @@ weft::task<void> watch_for_hang_up(tcp::socket& sock, boost::beast::flat_buffer&
   }
 }
 
-weft::task<void> await_watcher(weft::task_handle<void> watcher) { co_await watcher; }
+// A watcher cancelled before it started ends cancelled without running,
+// and awaiting it then throws its cancellation: that is not this task's.
+weft::task<void> await_watcher(weft::task_handle<void> watcher) {
+  try {
+    co_await watcher;
+  } catch (const weft::cancelled_error&) {
+  }
+}
 
 bool timed_out(const weft::task_handle<std::uint64_t>& h) {
   if (h.cancelled() || !h.exception()) return false;
