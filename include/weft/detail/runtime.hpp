@@ -214,17 +214,17 @@ struct worker_context {
   frame_cache frames;
   // Fairness to the injection queue (tasks spawned from other threads,
   // wake-ups by I/O and timers): a busy worker never empties its deque, so
-  // every k_injection_interval steps (tasks taken by the worker loop, next
-  // children of a join chain) it looks there first, as tokio's workers
-  // look at their global queue every 61 tasks; a chain (join.hpp) or a
-  // loop between chunks (parallel_loop.hpp) that sees injected work sets
-  // take_injected_next and goes back to the worker loop, which takes it
-  // before its own deque.
+  // a join chain (join.hpp) and a loop between chunks (parallel_loop.hpp)
+  // that see injected work set take_injected_next and go back to the worker
+  // loop, which then takes it before its own deque; and every
+  // k_injection_interval tasks the worker loop looks there first anyway,
+  // as tokio's workers look at their global queue every 61 tasks.
   static constexpr std::uint32_t k_injection_interval = 61;
   std::uint32_t steps_to_injection_check = k_injection_interval;
   bool take_injected_next = false;
 
-  /// Counts a step; true every k_injection_interval of them.
+  /// Counts a task taken by the worker loop; true every
+  /// k_injection_interval of them.
   bool injection_check_due() noexcept {
     if (--steps_to_injection_check != 0) [[likely]] return false;
     steps_to_injection_check = k_injection_interval;
