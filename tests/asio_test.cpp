@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -191,6 +192,44 @@ struct cancelled_operation {
     EXPECT_EQ(*reason, kind);
     EXPECT_TRUE(workers.contains(where.id));
   }
+};
+
+/// The executor of an I/O object that holds the first post made through it
+/// once armed (the start that the awaiting task's worker posts) until the
+/// test lets it go, so that a cancel's post can overtake it.
+class held_start_executor {
+ public:
+  struct gate {
+    std::atomic<bool> armed{false};
+    std::latch posting{1};   // the held post has begun
+    std::latch released{1};  // the test lets it go
+  };
+
+  held_start_executor(asio::io_context::executor_type inner, gate* g) noexcept : inner_(inner), gate_(g) {}
+
+  asio::io_context& query(asio::execution::context_t) const noexcept { return inner_.context(); }
+  static constexpr asio::execution::blocking_t query(asio::execution::blocking_t) noexcept {
+    return asio::execution::blocking.never;
+  }
+  held_start_executor require(asio::execution::blocking_t::never_t) const noexcept { return *this; }
+
+  template <class F>
+  void execute(F f) const {
+    if (gate_->armed.exchange(false)) {
+      gate_->posting.count_down();
+      gate_->released.wait();
+    }
+    asio::post(inner_, std::move(f));
+  }
+
+  friend bool operator==(const held_start_executor& a, const held_start_executor& b) noexcept {
+    return a.inner_ == b.inner_ && a.gate_ == b.gate_;
+  }
+  friend bool operator!=(const held_start_executor& a, const held_start_executor& b) noexcept { return !(a == b); }
+
+ private:
+  asio::io_context::executor_type inner_;
+  gate* gate_;
 };
 
 }  // namespace
@@ -420,6 +459,44 @@ TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) 
   // Both sides won sometimes: the race was exercised.
   EXPECT_GT(won_by_cancel, 0);
   EXPECT_GT(won_by_completion, 0);
+}
+
+// A cancel that sees the operation begun posts its emission, and that post
+// can reach the executor before the start that begin() is still posting:
+// the emission must not be spent before the operation exists.
+TEST(AsioBridge, ACancelWhoseEmissionOvertakesTheStartStillAbortsTheOperation) {
+  io_thread io;
+  weft::scheduler sched{2};
+  held_start_executor::gate gate;
+  asio::basic_stream_socket<tcp, held_start_executor> server(held_start_executor(io.context().get_executor(), &gate));
+  tcp::socket client(io.context());
+  {
+    tcp::acceptor acceptor(io.context(), tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    client.connect(acceptor.local_endpoint());
+    acceptor.accept(server);
+  }
+  gate.armed.store(true);
+  auto read_forever = [&]() -> weft::task<std::size_t> {
+    char byte = 0;
+    co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
+  };
+  auto h = sched.spawn(read_forever());
+  gate.posting.wait();     // the worker is in begin(), posting the start
+  h.cancel("overtaking");  // sees the operation begun: posts its emission now
+  gate.released.count_down();
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!h.done() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  const bool ended_by_cancel = h.done();
+  if (!ended_by_cancel) asio::write(client, asio::buffer("x", 1));  // let the read end, to fail and not hang
+  h.wait();
+  EXPECT_TRUE(ended_by_cancel) << "the cancel was lost: the read stayed pending";
+  EXPECT_TRUE(h.cancelled());
+  io.on_io([&] {
+    error_code ignored;
+    server.close(ignored);
+    client.close(ignored);
+    return 0;
+  });
 }
 
 TEST(AsioBridge, AwaitingAnOperationTwiceThrowsInvalidState) {

@@ -185,6 +185,22 @@ TEST(Service, AnswersEachEndpointWithTheRightResultAsJson) {
   EXPECT_NE(stats.body().find("\"workers\":2"), std::string::npos) << stats.body();
 }
 
+TEST(Service, ManyInstantRequestsOnOneConnectionAreEachAnswered200) {
+  // Each request ends before its hang-up watcher has started: the watcher
+  // is cancelled unstarted, which must neither close the connection nor
+  // turn the answer into a 503, and no answer may be lost.
+  service::http_service svc(options_with());
+  client c(svc.port());
+  for (int i = 0; i < 5000; ++i) {
+    auto res = c.get("/fib?n=1");
+    ASSERT_EQ(res.result_int(), 200u) << "request " << i << ": " << res.body();
+  }
+  const auto n = svc.counters();
+  EXPECT_EQ(n.connections, 1u);
+  EXPECT_EQ(n.status_5xx, 0u);
+  EXPECT_EQ(n.status_2xx, 5000u);
+}
+
 TEST(Service, AnExpiredDeadlineAnswers504AndCancelsTheComputationWithReasonTimeout) {
   outcomes seen;
   service::http_service svc(options_with(&seen));

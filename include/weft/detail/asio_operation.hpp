@@ -216,6 +216,7 @@ class asio_operation_state<void(Args...)> : public cancel_target {
       // error says why.
       failure_ = std::current_exception();
     }
+    started_ = true;
     if (cancel_requested_.load(std::memory_order_seq_cst)) emit();
     release();
   }
@@ -244,9 +245,9 @@ class asio_operation_state<void(Args...)> : public cancel_target {
   /// operation's executor, unless the operation is already over.
   void on_cancel(const cancel_reason&) noexcept override {
     // seq_cst, with begin()'s store and start()'s load: either this sees
-    // the operation begun and posts the emission (which runs after start(),
-    // both on the executor, in order), or start() sees the request and
-    // emits after the initiation.
+    // the operation begun and posts the emission, or start() sees the
+    // request and emits after the initiation (or both: emit() acts once,
+    // and only after the start, whichever of the two posts ran first).
     cancel_requested_.store(true, std::memory_order_seq_cst);
     std::uint32_t n = pending_.load(std::memory_order_seq_cst);
     do {
@@ -266,9 +267,12 @@ class asio_operation_state<void(Args...)> : public cancel_target {
   }
 
  protected:
-  /// Emits the cancellation once (on the executor).
+  /// Emits the cancellation once (on the executor), after the start: a
+  /// cancel that sees the operation begun may post its emission before
+  /// begin() has posted the start (pending_ is set first). Such an early
+  /// emission does nothing; start() emits, since it sees the request.
   void emit() noexcept {
-    if (emitted_) return;
+    if (emitted_ || !started_) return;
     emitted_ = true;
     signal_.emit(boost::asio::cancellation_type::terminal);
   }
@@ -305,6 +309,7 @@ class asio_operation_state<void(Args...)> : public cancel_target {
   work_node node_;
   std::atomic<std::uint32_t> pending_{0};  // 0: not begun, or over
   std::atomic<bool> cancel_requested_{false};
+  bool started_ = false;  // on the executor only
   bool emitted_ = false;  // on the executor only
   boost::asio::cancellation_signal signal_;
   std::optional<std::tuple<std::decay_t<Args>...>> result_;
