@@ -71,15 +71,11 @@ struct outcomes {
   }
 };
 
-// A blocking client connection; every read gives up after 20 s so a broken
-// server fails the test instead of hanging it.
+// A client connection: blocking writes, and reads that give up after 20 s
+// so that a broken server fails the test instead of hanging it.
 class client {
  public:
-  explicit client(unsigned short port) : sock_(io_) {
-    sock_.connect({asio::ip::make_address("127.0.0.1"), port});
-    timeval tv{20, 0};
-    setsockopt(sock_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
+  explicit client(unsigned short port) : sock_(io_) { sock_.connect({asio::ip::make_address("127.0.0.1"), port}); }
   void send_raw(std::string_view bytes) { asio::write(sock_, asio::buffer(bytes)); }
   void send_get(std::string_view target) {
     http::request<http::empty_body> req{http::verb::get, target, 11};
@@ -89,8 +85,7 @@ class client {
   // The next response, or nullopt if the server closed the connection.
   std::optional<http::response<http::string_body>> read() {
     http::response<http::string_body> res;
-    boost::system::error_code ec;
-    http::read(sock_, buf_, res, ec);
+    const boost::system::error_code ec = within_limit([&](auto done) { http::async_read(sock_, buf_, res, done); });
     if (ec) return std::nullopt;
     return res;
   }
@@ -103,8 +98,7 @@ class client {
   // True if the server closed the connection (a read returns end of stream).
   bool closed_by_server() {
     char c;
-    boost::system::error_code ec;
-    sock_.read_some(asio::buffer(&c, 1), ec);
+    const boost::system::error_code ec = within_limit([&](auto done) { sock_.async_read_some(asio::buffer(&c, 1), done); });
     return ec == asio::error::eof || ec == asio::error::connection_reset;
   }
   void close() {
@@ -113,6 +107,26 @@ class client {
   }
 
  private:
+  // Runs one read started by `start(handler)` for up to 20 s; a read that
+  // has not ended by then is cancelled (operation_aborted).
+  template <class Start>
+  boost::system::error_code within_limit(Start start) {
+    boost::system::error_code result = asio::error::operation_aborted;
+    bool ended = false;
+    start([&](boost::system::error_code ec, std::size_t) {
+      result = ec;
+      ended = true;
+    });
+    io_.restart();
+    io_.run_for(20s);
+    if (!ended) {
+      sock_.cancel();
+      io_.restart();
+      io_.run();
+    }
+    return result;
+  }
+
   asio::io_context io_;
   tcp::socket sock_;
   boost::beast::flat_buffer buf_;
