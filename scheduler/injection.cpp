@@ -1,10 +1,11 @@
 // The injection queue: how threads that are not workers (plain threads,
 // timers, cancellers, other schedulers' workers) hand work to the pool. A
 // lock-free stack: any thread pushes one node; a worker takes the whole
-// stack at once, so there is no ABA.
+// stack at once, so there is no ABA, into a FIFO list from which workers
+// take one node at a time, oldest first.
 
-#include <algorithm>
-#include <vector>
+#include <initializer_list>
+#include <mutex>
 
 #include <weft/detail/runtime.hpp>
 
@@ -31,36 +32,92 @@ void scheduler_base::inject(work_node& node) noexcept {
 }
 
 work_item scheduler_core::take_injected(worker_context& w) {
-  if (injection_.load(std::memory_order_relaxed) == nullptr) return k_no_work;
-  // acquire: pairs with the release CAS in inject(); nodes are visible.
-  work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
-  if (node == nullptr) return k_no_work;
-  chaos_[w.index].perturb();
-  // The stack is newest-first: keep the oldest to run now and push the rest
-  // so that older ones are popped first.
-  work_item first = k_no_work;
-  std::vector<work_item>& batch = w.injected_batch;
-  batch.clear();
-  for (; node != nullptr;) {
-    work_node* next = node->next;  // read before the item can run and free the node
-    batch.push_back(node->item);
-    node = next;
+  if (!has_injected()) return k_no_work;
+  work_item item = k_no_work;
+  bool more = false;
+  {
+    // One node per take, oldest first. Taking the whole stack and pushing
+    // the rest onto this worker's deque (as before) buried those wake-ups
+    // under whatever tree the first one started: a busy service answered
+    // them only once that tree was done, and fairness checks, which look
+    // here, no longer saw them.
+    std::lock_guard lock(ready_mutex_);
+    if (ready_head_ == nullptr) {
+      // acquire: pairs with the release CAS in inject(); nodes are visible.
+      work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
+      if (node == nullptr) return k_no_work;
+      chaos_[w.index].perturb();
+      // The stack is newest-first: reverse it.
+      std::uint32_t n = 0;
+      for (; node != nullptr; ++n) {
+        work_node* next = node->next;
+        node->next = ready_head_;
+        ready_head_ = node;
+        node = next;
+      }
+      injected_ready_.store(n, std::memory_order_relaxed);
+    }
+    work_node* node = ready_head_;
+    ready_head_ = node->next;  // read before the item can run and free the node
+    item = node->item;
+    const std::uint32_t left = injected_ready_.load(std::memory_order_relaxed) - 1;
+    injected_ready_.store(left, std::memory_order_relaxed);
+    more = left != 0;
   }
-  first = batch.back();
-  batch.pop_back();
-  for (work_item item : batch) w.deque.push(item);
-  if (!batch.empty()) idle_.notify_work_available();
-  return first;
+  // Another worker may take the rest (a parked one must be woken for it).
+  if (more) idle_.notify_work_available();
+  return item;
+}
+
+void scheduler_base::enqueue(work_node& node) noexcept {
+  // Called on a worker of this scheduler (schedule_enqueued): the scheduler
+  // outlives the call, as it outlives the task that spawns.
+  auto& core = static_cast<scheduler_core&>(*this);
+  node.next = nullptr;
+  {
+    std::lock_guard lock(core.enqueued_mutex_);
+    (core.enqueued_tail_ != nullptr ? core.enqueued_tail_->next : core.enqueued_head_) = &node;
+    core.enqueued_tail_ = &node;
+    core.enqueued_count_.store(core.enqueued_count_.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);
+  }
+  idle_.notify_work_available();
+}
+
+work_item scheduler_core::take_enqueued() {
+  if (enqueued_count_.load(std::memory_order_relaxed) == 0) return k_no_work;
+  std::lock_guard lock(enqueued_mutex_);
+  work_node* node = enqueued_head_;
+  if (node == nullptr) return k_no_work;
+  enqueued_head_ = node->next;  // read before the item can run and free the node
+  if (enqueued_head_ == nullptr) enqueued_tail_ = nullptr;
+  enqueued_count_.store(enqueued_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  return node->item;
 }
 
 void scheduler_core::drop_injected() noexcept {
+  {
+    std::lock_guard lock(enqueued_mutex_);
+    for (work_node* node = enqueued_head_; node != nullptr;) {
+      work_node* next = node->next;
+      drop_unstarted(node->item);
+      node = next;
+    }
+    enqueued_head_ = enqueued_tail_ = nullptr;
+    enqueued_count_.store(0, std::memory_order_relaxed);
+  }
+  std::lock_guard lock(ready_mutex_);
   // acquire: as in take_injected().
   work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
-  while (node != nullptr) {
-    work_node* next = node->next;
-    drop_unstarted(node->item);
-    node = next;
+  for (work_node* list : {ready_head_, node}) {
+    while (list != nullptr) {
+      work_node* next = list->next;
+      drop_unstarted(list->item);
+      list = next;
+    }
   }
+  ready_head_ = nullptr;
+  injected_ready_.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace weft::detail

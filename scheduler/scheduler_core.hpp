@@ -40,11 +40,13 @@ class scheduler_core : public scheduler_base {
  private:
   void worker_main(worker_context& w) noexcept;
   void run(worker_context& w, work_item item) noexcept;
-  // Own deque, then the injection queue, then yielded tasks, then stealing;
+  // Own deque, then the injection queue, then enqueued tasks, then yielded
+  // tasks, then stealing;
   // the injection queue first when a chain or a loop made way for it, and
   // every worker_context::k_injection_interval tasks.
   work_item find_work(worker_context& w);
   work_item take_injected(worker_context& w);
+  work_item take_enqueued();
   // After the workers are joined: drops what the injection queue still holds.
   void drop_injected() noexcept;
   work_item steal(worker_context& w);
@@ -67,6 +69,20 @@ class scheduler_core : public scheduler_base {
   scheduler_options options_;
   std::unique_ptr<trace_recorder> trace_;  // null unless options_.trace
   std::uint32_t spin_rounds_;
+  // Nodes taken from the injection stack, oldest first, that no worker has
+  // taken yet: injected work is run in the order it came, one node per
+  // take, by whichever worker looks first (injection.cpp).
+  std::mutex ready_mutex_;
+  work_node* ready_head_ = nullptr;  // guarded by ready_mutex_
+  // Tasks enqueued by scheduler::spawn on a worker (scheduler_base::
+  // enqueue), oldest first; enqueued_count_ is written under enqueued_mutex_
+  // and read without it as a hint.
+  std::mutex enqueued_mutex_;
+  work_node* enqueued_head_ = nullptr;  // guarded by enqueued_mutex_
+  work_node* enqueued_tail_ = nullptr;  // guarded by enqueued_mutex_
+  std::atomic<std::uint32_t> enqueued_count_{0};
+
+  friend class scheduler_base;  // enqueue()
 };
 
 }  // namespace weft::detail

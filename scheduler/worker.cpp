@@ -73,14 +73,19 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
 
 work_item scheduler_core::find_work(worker_context& w) {
   // Injected work first when a join chain or a loop made way for it, and
-  // every k_injection_interval tasks, so a worker whose deque never runs
-  // dry still takes it.
-  if (w.take_injected_next || w.injection_check_due()) {
+  // (with enqueued tasks) every k_injection_interval tasks, so a worker
+  // whose deque never runs dry still takes them.
+  const bool due = w.injection_check_due();
+  if (w.take_injected_next || due) {
     w.take_injected_next = false;
     if (work_item item = take_injected(w)) return item;
+    if (due) {
+      if (work_item item = take_enqueued()) return item;
+    }
   }
   if (work_item item = w.deque.pop()) return item;
   if (work_item item = take_injected(w)) return item;
+  if (work_item item = take_enqueued()) return item;
   if (!w.yielded.empty()) {
     // Oldest yielder ends up at the bottom, so it is popped first; the rest
     // are stealable meanwhile. A lone yielder is run by this worker right

@@ -56,16 +56,21 @@ class scheduler {
 
   /// Starts `t` on the pool (asyncio.create_task). Callable from any thread.
   /// The task is independent of the spawner: cancelling the spawner does not
-  /// cancel it. Throws invalid_state_error if `t` is empty.
+  /// cancel it. Tasks spawned here start in the order they were spawned:
+  /// from another thread a busy worker makes way for them within one step
+  /// of its fork-join work; from one of this scheduler's workers they wait
+  /// until a worker has nothing of its own left (weft::spawn in a task
+  /// forks instead: it runs next, on the spawning worker). Throws
+  /// invalid_state_error if `t` is empty.
   template <class T>
   task_handle<T> spawn(task<T> t) {
-    return detail::spawn_task(base(), std::move(t), {});
+    return detail::spawn_task(base(), std::move(t), {}, detail::spawn_order::enqueue);
   }
 
   /// As spawn(t), naming the task (handle.name(), dump()).
   template <class T>
   task_handle<T> spawn(task<T> t, std::string_view name) {
-    return detail::spawn_task(base(), std::move(t), name);
+    return detail::spawn_task(base(), std::move(t), name, detail::spawn_order::enqueue);
   }
 
   /// The number of worker threads. Any thread.

@@ -92,9 +92,21 @@ class scheduler_base {
   /// From a thread that is not one of this scheduler's workers: pushes the
   /// node onto the injection queue and wakes a worker if needed.
   void inject(work_node& node) noexcept;
-  /// True if the injection queue holds work (a relaxed load: a hint for a
-  /// busy worker to make way for it, decided again by take_injected()).
-  bool has_injected() const noexcept { return injection_.load(std::memory_order_relaxed) != nullptr; }
+  /// From one of this scheduler's workers: queues a new independent task
+  /// (scheduler::spawn) behind those queued before it, to be taken, oldest
+  /// first, by a worker with nothing of its own to run (as oneTBB's
+  /// task_arena::enqueue). Not on the spawning worker's deque, where it
+  /// would run before the older work below it, and not injected work,
+  /// which a busy worker makes way for: a new request would overtake the
+  /// computations of older ones again and again.
+  void enqueue(work_node& node) noexcept;
+  /// True if injected work waits, on the stack or taken from it and not yet
+  /// run (relaxed loads of one line: a hint for a busy worker to make way
+  /// for it, decided again by take_injected()).
+  bool has_injected() const noexcept {
+    return injection_.load(std::memory_order_relaxed) != nullptr ||
+           injected_ready_.load(std::memory_order_relaxed) != 0;
+  }
 
   // ---- the task registry (task_registry.cpp)
 
@@ -165,6 +177,10 @@ class scheduler_base {
   // worker takes the whole stack at once, so no ABA): pushed by inject(),
   // taken by scheduler_core::take_injected() and the final drain.
   alignas(k_cache_line) std::atomic<work_node*> injection_{nullptr};
+  // How many nodes taken from the stack wait in scheduler_core's ready
+  // list (written under its mutex; beside injection_, so that
+  // has_injected() reads one line).
+  std::atomic<std::uint32_t> injected_ready_{0};
   // Counters of events on threads that are not workers.
   worker_counters external_;
   // scheduler_options::track_tasks; set at construction.
@@ -191,8 +207,6 @@ struct worker_context {
   std::coroutine_handle<> next;
   // Coroutines that yielded: run after the deque is empty (then stealable).
   std::vector<std::coroutine_handle<>> yielded;
-  // Scratch for items taken from the injection queue (reused, no allocation).
-  std::vector<work_item> injected_batch;
   // The task whose body this worker is running (for this_task::). Written
   // by this worker only; read by dump() on other threads (relaxed).
   std::atomic<task_state*> current{nullptr};
@@ -262,6 +276,18 @@ inline void schedule(scheduler_base* sched, work_item item, work_node& node) {
     w->push_local(item);
   } else {
     node.item = item;
+    sched->inject(node);
+  }
+}
+
+/// Makes a new independent task runnable on `sched`: on one of its workers
+/// behind the tasks enqueued before it (scheduler_base::enqueue), from any
+/// other thread injected.
+inline void schedule_enqueued(scheduler_base* sched, work_item item, work_node& node) {
+  node.item = item;
+  if (worker_of(sched) != nullptr) {
+    sched->enqueue(node);
+  } else {
     sched->inject(node);
   }
 }

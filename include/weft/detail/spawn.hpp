@@ -1,7 +1,8 @@
 #pragma once
 // The spawn protocol: a task becomes a root with its own task_state, is
 // admitted by its scheduler (or refused during shutdown, ending cancelled
-// without running), and is queued on the spawning worker or injected.
+// without running), and is queued on the spawning worker (its deque, or
+// the scheduler's FIFO of enqueued tasks) or injected.
 
 #include <string>
 #include <string_view>
@@ -14,11 +15,17 @@
 
 namespace weft::detail {
 
+/// Where a spawned task is queued on a worker of its scheduler.
+enum class spawn_order : bool {
+  fork,     // weft::spawn in a task: on this worker's deque, run next (LIFO)
+  enqueue,  // scheduler::spawn: behind earlier enqueued tasks (FIFO)
+};
+
 /// Spawns `t` onto `sched`; the handle holds the caller's reference. `what`
 /// names the call in the error for an empty task.
 template <class T>
 task_handle<T> spawn_task(scheduler_base* sched, task<T>&& t, std::string_view name,
-                          const char* what = "spawn()") {
+                          spawn_order order = spawn_order::fork, const char* what = "spawn()") {
   auto frame = access::release(t, what);
   promise<T>& p = frame.promise();
   task_state& state =
@@ -31,7 +38,11 @@ task_handle<T> spawn_task(scheduler_base* sched, task<T>&& t, std::string_view n
   }
   state.set_refs(2);  // the handle's and the run reference
   task_handle<T> handle = access::adopt(&p);
-  schedule(sched, as_work(&state), state.inject_node_);
+  if (order == spawn_order::enqueue) {
+    schedule_enqueued(sched, as_work(&state), state.inject_node_);
+  } else {
+    schedule(sched, as_work(&state), state.inject_node_);
+  }
   return handle;
 }
 
