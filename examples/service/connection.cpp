@@ -177,7 +177,10 @@ weft::task<std::optional<response>> answer(service_state& s, tcp::socket& sock, 
   request.add_done_callback([&s, e = r.which](const weft::task_handle<std::uint64_t>& h) { record_end(s, h, e); });
   weft::task_handle<void> watcher;
   if (s.options.cancel_on_disconnect) {
-    watcher = s.sched.spawn(watch_for_hang_up(sock, pending, request, s.options.header_limit), "hang-up watch");
+    // Forked, so it runs next on this worker (this task suspends below) and
+    // its read is posted at once; the request itself is enqueued behind
+    // older requests (scheduler::spawn) and does not overtake their trees.
+    watcher = weft::spawn(watch_for_hang_up(sock, pending, request, s.options.header_limit), "hang-up watch");
   }
   std::optional<response> res;
   std::exception_ptr error;
@@ -326,11 +329,13 @@ weft::task<void> accept_connections(service_state& s) {
     }
     s.counters.connections.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t open = s.counters.connections_open.fetch_add(1, std::memory_order_relaxed);
+    // Forked (weft::spawn): a connection's task does I/O and starts at once
+    // (this task suspends in its next accept); only computations queue.
     if (open >= s.options.max_connections) {
       s.counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
-      s.sched.spawn(refuse(s, std::move(sock)), "refuse");
+      weft::spawn(refuse(s, std::move(sock)), "refuse");
     } else {
-      s.sched.spawn(serve(s, std::move(sock)), "connection");
+      weft::spawn(serve(s, std::move(sock)), "connection");
     }
   }
 }
