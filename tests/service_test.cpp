@@ -229,6 +229,22 @@ TEST(Service, AnExpiredDeadlineAnswers504AndCancelsTheComputationWithReasonTimeo
   EXPECT_EQ(svc.counters().cancelled_by_deadline, 1u);
 }
 
+// On one worker a request queues behind the computation under way (its
+// task is enqueued, not forked): that wait counts against its deadline.
+TEST(Service, ADeadlineCountsTheWaitBehindOlderRequests) {
+  service::service_options o = options_with();
+  o.workers = 1;
+  service::http_service svc(o);
+  client computing(svc.port()), queued(svc.port());
+  computing.send_get("/mandelbrot?size=2048&deadline_ms=60000");
+  wait_until_computing(svc, 1);
+  auto res = queued.get("/fib?n=15&deadline_ms=2");
+  EXPECT_EQ(res.result_int(), 504u) << res.body();
+  auto first = computing.read();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->result_int(), 200u);
+}
+
 template <class T>
 T median_of(std::vector<T> v) {
   std::sort(v.begin(), v.end());

@@ -210,7 +210,7 @@ def soak(args):
     abandoning client (30 % of its requests abandoned); RSS and the
     slice's latency every 10 s."""
     svc = Service(args.build_dir)
-    ab = Abandoner(svc.port, 8, 0.3).start()
+    ab = Abandoner(svc.port, 2, 0.3).start()
     samples = []
     start = time.time()
     while time.time() - start < args.seconds:

@@ -81,10 +81,14 @@ weft::task<std::uint64_t> compute_with_slot(service_state& s, compute_request r)
   co_return co_await compute(r);
 }
 
-// The request's own task: its deadline counts from arrival, waiting for a
-// slot included.
-weft::task<std::uint64_t> run_request(service_state& s, compute_request r) {
-  co_return co_await weft::timeout(r.deadline, compute_with_slot(s, r));
+// The request's own task: its deadline counts from arrival, the wait for
+// this task to start (behind older requests) and for a slot included. A
+// deadline already spent still starts the computation, which is then
+// cancelled at its first suspension point.
+weft::task<std::uint64_t> run_request(service_state& s, compute_request r,
+                                      std::chrono::steady_clock::time_point arrived) {
+  const auto left = r.deadline - (std::chrono::steady_clock::now() - arrived);
+  co_return co_await weft::timeout(left, compute_with_slot(s, r));
 }
 
 // Reads from the socket while the request computes: end of stream or an
@@ -173,7 +177,7 @@ weft::task<std::optional<response>> answer(service_state& s, tcp::socket& sock, 
     co_return error_response(503, "busy: every computing slot is taken and the queue is full; retry later", keep_alive);
   }
   const auto started = std::chrono::steady_clock::now();
-  weft::task_handle<std::uint64_t> request = s.sched.spawn(run_request(s, r), name_of(r.which));
+  weft::task_handle<std::uint64_t> request = s.sched.spawn(run_request(s, r, started), name_of(r.which));
   request.add_done_callback([&s, e = r.which](const weft::task_handle<std::uint64_t>& h) { record_end(s, h, e); });
   weft::task_handle<void> watcher;
   if (s.options.cancel_on_disconnect) {
