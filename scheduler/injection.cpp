@@ -72,14 +72,12 @@ work_item scheduler_core::take_injected(worker_context& w) {
 void scheduler_base::enqueue(work_node& node) noexcept {
   // Called on a worker of this scheduler (schedule_enqueued): the scheduler
   // outlives the call, as it outlives the task that spawns.
-  auto& core = static_cast<scheduler_core&>(*this);
   node.next = nullptr;
   {
-    std::lock_guard lock(core.enqueued_mutex_);
-    (core.enqueued_tail_ != nullptr ? core.enqueued_tail_->next : core.enqueued_head_) = &node;
-    core.enqueued_tail_ = &node;
-    core.enqueued_count_.store(core.enqueued_count_.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_relaxed);
+    std::lock_guard lock(enqueued_mutex_);
+    (enqueued_tail_ != nullptr ? enqueued_tail_->next : enqueued_head_) = &node;
+    enqueued_tail_ = &node;
+    enqueued_count_.store(enqueued_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   idle_.notify_work_available();
 }

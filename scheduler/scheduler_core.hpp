@@ -74,15 +74,6 @@ class scheduler_core : public scheduler_base {
   // take, by whichever worker looks first (injection.cpp).
   std::mutex ready_mutex_;
   work_node* ready_head_ = nullptr;  // guarded by ready_mutex_
-  // Tasks enqueued by scheduler::spawn on a worker (scheduler_base::
-  // enqueue), oldest first; enqueued_count_ is written under enqueued_mutex_
-  // and read without it as a hint.
-  std::mutex enqueued_mutex_;
-  work_node* enqueued_head_ = nullptr;  // guarded by enqueued_mutex_
-  work_node* enqueued_tail_ = nullptr;  // guarded by enqueued_mutex_
-  std::atomic<std::uint32_t> enqueued_count_{0};
-
-  friend class scheduler_base;  // enqueue()
 };
 
 }  // namespace weft::detail

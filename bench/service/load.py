@@ -3,7 +3,8 @@
 
     python3 bench/service/load.py BUILD_DIR matrix   # wrk at 16/64/256 connections, +/- abandoner
     python3 bench/service/load.py BUILD_DIR abandon  # CPU after hang-ups, cancel on/off
-    python3 bench/service/load.py BUILD_DIR soak [SECONDS]  # RSS and latency over time
+    python3 bench/service/load.py BUILD_DIR soak [SECONDS] [--plot PNG]  # RSS and latency over time
+    /usr/bin/python3 bench/service/load.py BUILD_DIR soak --replot --plot PNG  # redraw from the JSON
 
 Each mode builds the service (cmake --build BUILD_DIR --target weft_service),
 starts it on an ephemeral port with 2 workers, drives it with wrk (mix.lua:
@@ -236,8 +237,6 @@ def soak(args):
               sorted(x["rps"] for x in samples)[len(samples) // 2],
               ms(sorted(x["p99_us"] for x in samples)[len(samples) // 2]), ms(max(x["p99_us"] for x in samples)),
               ab.sent, ab.abandoned, unexpected))
-    if args.plot:
-        plot_soak(samples, args.plot)
     return result
 
 
@@ -269,15 +268,26 @@ def main():
     p.add_argument("seconds", nargs="?", type=int, help="run length (matrix: per row, default 15; "
                    "abandon: per run, default 20; soak: total, default 600)")
     p.add_argument("--plot", help="soak: write the RSS and latency plot to this PNG")
+    p.add_argument("--replot", action="store_true",
+                   help="soak: only redraw --plot from BUILD_DIR/service-soak.json")
     args = p.parse_args()
     args.seconds = args.seconds or {"matrix": 15, "abandon": 20, "soak": 600}[args.mode]
-    subprocess.run(["cmake", "--build", args.build_dir, "--target", "weft_service"], check=True,
-                   stdout=subprocess.DEVNULL)
-    result = {"matrix": matrix, "abandon": abandon, "soak": soak}[args.mode](args)
     out = os.path.join(args.build_dir, "service-%s.json" % args.mode)
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
-    print("(raw figures: %s)" % out)
+    if not args.replot:
+        subprocess.run(["cmake", "--build", args.build_dir, "--target", "weft_service"], check=True,
+                       stdout=subprocess.DEVNULL)
+        result = {"matrix": matrix, "abandon": abandon, "soak": soak}[args.mode](args)
+        with open(out, "w") as f:
+            json.dump(result, f, indent=1)
+        print("(raw figures: %s)" % out)
+    if args.mode == "soak" and args.plot:
+        with open(out) as f:
+            samples = json.load(f)["samples"]
+        try:
+            plot_soak(samples, args.plot)
+        except ImportError:
+            print("matplotlib is missing in this Python; redraw with Debian's (python3-matplotlib):\n"
+                  "  /usr/bin/python3 bench/service/load.py %s soak --replot --plot %s" % (args.build_dir, args.plot))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <weft/detail/config.hpp>
@@ -181,6 +182,13 @@ class scheduler_base {
   // list (written under its mutex; beside injection_, so that
   // has_injected() reads one line).
   std::atomic<std::uint32_t> injected_ready_{0};
+  // Tasks enqueued by scheduler::spawn on a worker (enqueue()), oldest
+  // first; taken by scheduler_core::take_enqueued(). The count is written
+  // under the mutex and read without it as a hint.
+  std::mutex enqueued_mutex_;
+  work_node* enqueued_head_ = nullptr;  // guarded by enqueued_mutex_
+  work_node* enqueued_tail_ = nullptr;  // guarded by enqueued_mutex_
+  std::atomic<std::uint32_t> enqueued_count_{0};
   // Counters of events on threads that are not workers.
   worker_counters external_;
   // scheduler_options::track_tasks; set at construction.
