@@ -225,7 +225,6 @@ class held_start_executor {
   friend bool operator==(const held_start_executor& a, const held_start_executor& b) noexcept {
     return a.inner_ == b.inner_ && a.gate_ == b.gate_;
   }
-  friend bool operator!=(const held_start_executor& a, const held_start_executor& b) noexcept { return !(a == b); }
 
  private:
   asio::io_context::executor_type inner_;
