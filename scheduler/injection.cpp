@@ -4,7 +4,6 @@
 // stack at once, so there is no ABA, into a FIFO list from which workers
 // take one node at a time, oldest first.
 
-#include <initializer_list>
 #include <mutex>
 
 #include <weft/detail/runtime.hpp>
@@ -93,29 +92,27 @@ work_item scheduler_core::take_enqueued() {
   return node->item;
 }
 
+void scheduler_core::drop_list(work_node* node) noexcept {
+  while (node != nullptr) {
+    work_node* next = node->next;
+    drop_unstarted(node->item);
+    node = next;
+  }
+}
+
 void scheduler_core::drop_injected() noexcept {
   {
     std::lock_guard lock(enqueued_mutex_);
-    for (work_node* node = enqueued_head_; node != nullptr;) {
-      work_node* next = node->next;
-      drop_unstarted(node->item);
-      node = next;
-    }
+    drop_list(enqueued_head_);
     enqueued_head_ = enqueued_tail_ = nullptr;
     enqueued_count_.store(0, std::memory_order_relaxed);
   }
   std::lock_guard lock(ready_mutex_);
-  // acquire: as in take_injected().
-  work_node* node = injection_.exchange(nullptr, std::memory_order_acquire);
-  for (work_node* list : {ready_head_, node}) {
-    while (list != nullptr) {
-      work_node* next = list->next;
-      drop_unstarted(list->item);
-      list = next;
-    }
-  }
+  drop_list(ready_head_);
   ready_head_ = nullptr;
   injected_ready_.store(0, std::memory_order_relaxed);
+  // acquire: as in take_injected().
+  drop_list(injection_.exchange(nullptr, std::memory_order_acquire));
 }
 
 }  // namespace weft::detail

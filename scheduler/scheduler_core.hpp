@@ -47,8 +47,10 @@ class scheduler_core : public scheduler_base {
   work_item find_work(worker_context& w);
   work_item take_injected(worker_context& w);
   work_item take_enqueued();
-  // After the workers are joined: drops what the injection queue still holds.
+  // After the workers are joined: drops what the injection queue, its
+  // ready list and the enqueued tasks still hold.
   void drop_injected() noexcept;
+  static void drop_list(work_node* node) noexcept;
   work_item steal(worker_context& w);
   // Spins as a searcher, then parks; k_no_work when the pool exits.
   work_item wait_for_work(worker_context& w);

@@ -200,9 +200,10 @@ TEST(Service, AnswersEachEndpointWithTheRightResultAsJson) {
 }
 
 TEST(Service, ManyInstantRequestsOnOneConnectionAreEachAnswered200) {
-  // Each request ends before its hang-up watcher has started: the watcher
-  // is cancelled unstarted, which must neither close the connection nor
-  // turn the answer into a 503, and no answer may be lost.
+  // Each request ends about when its hang-up watcher starts its read: the
+  // watcher is cancelled unstarted, or while its read is being started,
+  // which must neither close the connection, turn the answer into a 503,
+  // nor leave the read pending (the answer lost).
   service::http_service svc(options_with());
   client c(svc.port());
   for (int i = 0; i < 5000; ++i) {
