@@ -95,8 +95,11 @@ task<void> start_parallel_for(std::size_t first, std::size_t last, Body&& body,
 /// after the request; running bodies finish their call (they can poll
 /// this_task::cancellation_requested(), and read this_task::deadline());
 /// then it throws cancelled_error with the awaiting task's reason. A body
-/// that throws: no chunk starts after it, and once the running ones have
-/// returned the first exception is rethrown.
+/// that throws stops the loop once its exception has reached the loop
+/// (after the body's own unwinding; a chunk that passed its check before
+/// that still runs): no chunk starts from then on, the running bodies see
+/// this_task::cancellation_requested(), and once they have returned the
+/// first exception is rethrown.
 ///
 /// Throws invalid_argument_error at once if first > last or the grain is
 /// 0. Only a weft task can co_await the result (from another coroutine it

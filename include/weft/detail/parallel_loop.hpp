@@ -15,8 +15,9 @@
 //
 // Stopping: each leaf first checks the loop's own failure flag and its
 // task's cancellation (an atomic load each), so no leaf starts after a
-// body threw or after the awaiting task's cancel reached this part of the
-// tree (the cancel walks down the joins before cancel() returns). A
+// body's exception was recorded (in the catch that receives it, after the
+// body's unwinding) or after the awaiting task's cancel reached this part
+// of the tree (the cancel walks down the joins before cancel() returns). A
 // stopped part returns without its result instead of throwing
 // (loop_fork.hpp), and the top frame throws once.
 //
