@@ -327,19 +327,26 @@ TEST(AsioBridge, TimeoutCancelsATimerWaitAndResumesOnAWorkerWithTheOperationComp
   io_thread io;
   worker_ids workers;
   weft::scheduler sched{recording_workers(workers)};
-  cancelled_operation op;
-  auto wait_an_hour = [&]() -> weft::task<void> {
-    asio::steady_timer timer(io.context(), 1h);
-    try {
-      co_await counted_wait(timer, op.counter, weft::use_task);
-    } catch (const weft::cancelled_error& e) {
-      op.saw(e);
-      throw;
-    }
-  };
-  auto body = [&]() -> weft::task<void> { co_await weft::timeout(20ms, wait_an_hour()); };
-  EXPECT_THROW(weft::sync_wait(sched, body()), weft::timeout_error);
-  op.expect(weft::cancel_kind::timeout, workers);
+  // The deadline must pass after the wait has started (a task whose
+  // deadline passed before never starts its operation): if it passed
+  // before, the round is run again with twice the time.
+  for (auto limit = 20ms;; limit *= 2) {
+    cancelled_operation op;
+    auto wait_an_hour = [&]() -> weft::task<void> {
+      asio::steady_timer timer(io.context(), 1h);
+      try {
+        co_await counted_wait(timer, op.counter, weft::use_task);
+      } catch (const weft::cancelled_error& e) {
+        op.saw(e);
+        throw;
+      }
+    };
+    auto body = [&]() -> weft::task<void> { co_await weft::timeout(limit, wait_an_hour()); };
+    EXPECT_THROW(weft::sync_wait(sched, body()), weft::timeout_error);
+    if (op.counter.started.load() == 0 && limit < 60s) continue;
+    op.expect(weft::cancel_kind::timeout, workers);
+    break;
+  }
 }
 
 TEST(AsioBridge, AFailingSiblingInWhenAllCancelsASocketRead) {
@@ -358,7 +365,8 @@ TEST(AsioBridge, AFailingSiblingInWhenAllCancelsASocketRead) {
     }
   };
   auto fail_soon = [&]() -> weft::task<int> {
-    co_await weft::sleep_for(10ms);
+    // Once the read has started, so that the cancel aborts it.
+    while (op.counter.started.load() == 0) co_await weft::yield();
     throw std::runtime_error("sibling failed");
   };
   auto body = [&]() -> weft::task<void> { co_await weft::when_all(read_forever(), fail_soon()); };
@@ -412,7 +420,10 @@ TEST(AsioBridge, ACancelledTaskNeverStartsItsOperation) {
 
 // A cancel that races the operation's completion: each round ends in one
 // terminal state, the value or cancelled_error, and the operation is over
-// in either case.
+// in either case. Half of the rounds cancel at a random moment after the
+// wait started, half once its handler has run (the cancel then races the
+// task's resume on a worker); rounds go on until each side has won a few
+// times, so that both orders are checked whatever the machine's timing.
 TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) {
   io_thread io;
   weft::scheduler sched{2};
@@ -420,11 +431,16 @@ TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) 
   std::mt19937 rng(12345);
   int won_by_completion = 0;
   int won_by_cancel = 0;
-  constexpr int rounds = 300;
-  for (int round = 0; round < rounds; ++round) {
+  int rounds = 0;
+  constexpr int k_min_rounds = 300, k_max_rounds = 30'000, k_min_wins = 5;
+  while (rounds < k_min_rounds ||
+         ((won_by_cancel < k_min_wins || won_by_completion < k_min_wins) && rounds < k_max_rounds)) {
+    ++rounds;
     std::atomic<int> outcomes{0};
     std::atomic<bool> awaiting{false};
     const auto expiry = std::chrono::microseconds(rng() % 200);
+    const bool after_the_handler = rng() % 2 == 0;
+    const int completed_before = counter.completed.load();
     auto body = [&]() -> weft::task<int> {
       asio::steady_timer timer(io.context(), expiry);
       awaiting.store(true);
@@ -441,6 +457,10 @@ TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) 
     };
     auto h = sched.spawn(body());
     while (!awaiting.load()) std::this_thread::yield();
+    if (after_the_handler) {
+      while (counter.completed.load() == completed_before) std::this_thread::yield();
+    }
+    // A random moment, to vary the race (not a wait for anything).
     const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(rng() % 200);
     while (std::chrono::steady_clock::now() < spin_until) {
     }
@@ -456,9 +476,9 @@ TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) 
   }
   EXPECT_EQ(counter.started.load(), counter.completed.load());
   EXPECT_EQ(won_by_cancel + won_by_completion, rounds);
-  // Both sides won sometimes: the race was exercised.
-  EXPECT_GT(won_by_cancel, 0);
-  EXPECT_GT(won_by_completion, 0);
+  // Both sides won: the race was exercised both ways.
+  EXPECT_GE(won_by_cancel, k_min_wins) << rounds << " rounds";
+  EXPECT_GE(won_by_completion, k_min_wins) << rounds << " rounds";
 }
 
 // A cancel that sees the operation begun posts its emission, and that post

@@ -72,16 +72,23 @@ TEST(CancelReason, TheChildOfAnExpiredTimeoutIsKindTimeout) {
   EXPECT_EQ(p.seen->kind, kind::timeout);
 }
 
+// Fails once the sleeper `p` has started, so that its cancel finds it
+// running (a child cancelled before it starts never runs its body).
+weft::task<int> fail_once_started(probe& p) {
+  while (!p.started.load()) co_await weft::yield();
+  throw std::runtime_error("sibling broke");
+}
+
 TEST(CancelReason, SiblingsOfAFailureAreKindSiblingFailedInWhenAllWhenAnyAndTaskGroup) {
   weft::scheduler sched{2};
   probe in_all, in_any, in_group;
   auto all = [](probe& p) -> weft::task<void> {
-    co_await weft::when_all(sleep_for_an_hour(p), fail_after_yield("sibling broke"));
+    co_await weft::when_all(sleep_for_an_hour(p), fail_once_started(p));
   };
   auto any = [](probe& p) -> weft::task<void> {
     std::vector<weft::task<int>> tasks;
     tasks.push_back(sleep_for_an_hour(p));
-    tasks.push_back(fail_after_yield("sibling broke"));
+    tasks.push_back(fail_once_started(p));
     co_await weft::when_any(std::move(tasks));
   };
   auto group = [](probe& p) -> weft::task<void> {

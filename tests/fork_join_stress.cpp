@@ -45,6 +45,7 @@ using weft_test::failure_log;
 using weft_test::hang_guard;
 using weft_test::spin;
 using weft_test::splitmix;
+using weft_test::wait_spinning_then_yielding;
 
 // Round counts: a quarter in the sanitizer builds unless WEFT_STRESS_SCALE
 // is set.
@@ -273,7 +274,7 @@ TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther
   std::thread canceller([&] {
     std::uint64_t r = splitmix(seed + 1);
     for (long round = 0; round < rounds; ++round) {
-      while (go.load(std::memory_order_acquire) != round) weft::detail::cpu_relax();
+      wait_spinning_then_yielding([&] { return go.load(std::memory_order_acquire) == round; });
       r = splitmix(r);
       short_delay(r % 256);
       state->request_cancel(weft::cancel_kind::user, {});
@@ -298,7 +299,7 @@ TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther
       short_delay(r % 256);
       state->arm_cancel_target(&target, weft::detail::wait_kind::sleep);
       const bool seen = (state->load() & weft::detail::k_cancel_requested) != 0;
-      while (cancelled.load(std::memory_order_acquire) != round) weft::detail::cpu_relax();
+      wait_spinning_then_yielding([&] { return cancelled.load(std::memory_order_acquire) == round; });
       if (!seen && target.calls.load() == 0) ++missed;
       state->disarm_cancel_target();
     } else {
@@ -308,7 +309,7 @@ TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther
       short_delay(r % 256);
       state->disarm_cancel_target();
       target.alive.store(false, std::memory_order_relaxed);
-      while (cancelled.load(std::memory_order_acquire) != round) weft::detail::cpu_relax();
+      wait_spinning_then_yielding([&] { return cancelled.load(std::memory_order_acquire) == round; });
     }
     std::destroy_at(state);
   }
@@ -332,14 +333,14 @@ weft::task<void> push_then_block(std::uint64_t delay) {
   spin(delay);
   std::atomic<bool> ran{false};
   weft::task_handle<void> child = weft::spawn(set_flag(ran));
-  while (!ran.load(std::memory_order_acquire)) weft::detail::cpu_relax();
+  wait_spinning_then_yielding([&] { return ran.load(std::memory_order_acquire); });
   co_await child;
 }
 
 // The same through when_all: the chain's first child blocks until its
 // sibling, pushed on this worker's deque, is stolen and has run.
 weft::task<void> wait_flag(const std::atomic<bool>& flag) {
-  while (!flag.load(std::memory_order_acquire)) weft::detail::cpu_relax();
+  wait_spinning_then_yielding([&] { return flag.load(std::memory_order_acquire); });
   co_return;
 }
 

@@ -423,13 +423,15 @@ TEST(Observability, DumpIsSafeFromAnotherThreadWhileThePoolRuns) {
   weft::scheduler sched{tracked(2)};
   std::atomic<bool> stop{false};
   std::atomic<long> dumps{0};
-  std::string bad;
+  std::string bad;  // written by the dumper before found_bad
+  std::atomic<bool> found_bad{false};
   std::thread dumper([&] {
     while (!stop.load(std::memory_order_relaxed)) {
       const std::string d = dump_of(sched);
       if (d.rfind("weft scheduler: 2 workers; spawned=", 0) != 0 ||
           d.find(" live tasks:\n") == std::string::npos) {
         bad = d;
+        found_bad.store(true, std::memory_order_release);
         return;
       }
       dumps.fetch_add(1, std::memory_order_relaxed);
@@ -458,6 +460,9 @@ TEST(Observability, DumpIsSafeFromAnotherThreadWhileThePoolRuns) {
     never.wait();
     ASSERT_EQ(work.result(), 233);
   }
+  // At least one dump overlapped the pool (the rounds' waits may all have
+  // ended by their work before the dumper thread got a core).
+  while (dumps.load() == 0 && !found_bad.load(std::memory_order_acquire)) std::this_thread::yield();
   stop = true;
   dumper.join();
   EXPECT_EQ(bad, "");

@@ -20,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,22 @@ inline std::uint64_t splitmix(std::uint64_t x) {
 /// race windows in stress tests (never a way to wait for something).
 inline void spin(std::uint64_t pauses) {
   for (std::uint64_t i = 0; i < pauses; ++i) weft::detail::cpu_relax();
+}
+
+/// Waits until `done()` is true: a few hundred pauses first (a handover
+/// between two running threads takes less), then a yield between looks, so
+/// that when the thread it waits for shares this one's core (ctest runs
+/// another test beside it) that thread gets the core at once instead of
+/// at the end of this one's time slice.
+template <class Done>
+void wait_spinning_then_yielding(Done done) {
+  for (int looks = 0; !done(); ++looks) {
+    if (looks < 512) {
+      weft::detail::cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 /// Invariant failures of a stress or torture round, from any thread: all

@@ -69,11 +69,14 @@ void run_handover(std::uint32_t items) {
       idle.park(epoch);
     }
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  // A lost wake-up leaves the consumer parked for good: one handover that
+  // makes no progress for 30 s is one. (A bound on the whole run would
+  // instead depend on how fast the machine hands over 200,000 items.)
   bool lost = false;
   for (std::uint32_t i = 1; i <= items && !lost; ++i) {
     published.store(i, std::memory_order_seq_cst);
     idle.notify_work_available();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (taken.load(std::memory_order_acquire) < i) {
       if (std::chrono::steady_clock::now() > deadline) {
         lost = true;

@@ -49,18 +49,39 @@ struct probe final : timer_entry {
   int name;
 };
 
+// Due now; its fire() holds the timer thread until `release` opens.
+struct blocker final : timer_entry {
+  blocker() { when = clock_type::now(); }
+  void fire() noexcept override {
+    holding.count_down();
+    release.wait();
+    mark_fired();
+  }
+  bool fire_on_shutdown() const noexcept override { return false; }
+
+  std::latch holding{1};
+  std::latch release{1};
+};
+
 TEST(TimerService, EntriesFireInTheOrderOfTheirTimesNotOfTheirAdding) {
   timer_service service;
+  // While the timer thread is held in the blocker's fire(), four entries
+  // are added out of order, all due already (at distinct past times): once
+  // it is released, it pops them by their times, whatever the delays.
+  blocker hold;
+  ASSERT_TRUE(service.add(hold));
+  hold.holding.wait();
   std::latch all_fired(4);
   std::vector<int> order;
   std::mutex order_mutex;
-  const auto now = clock_type::now();
+  const auto past = clock_type::now() - std::chrono::milliseconds(10);
   std::vector<std::unique_ptr<probe>> entries;
-  for (int id : {3, 1, 4, 2}) {  // added out of order; fire at now + id ms
-    entries.push_back(std::make_unique<probe>(now + std::chrono::milliseconds(id), false,
+  for (int id : {3, 1, 4, 2}) {  // added out of order; due at past + id ms
+    entries.push_back(std::make_unique<probe>(past + std::chrono::milliseconds(id), false,
                                               &all_fired, &order, &order_mutex, id));
     ASSERT_TRUE(service.add(*entries.back()));
   }
+  hold.release.count_down();
   all_fired.wait();
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
   for (auto& e : entries) EXPECT_EQ(e->fires.load(), 1);
