@@ -113,6 +113,29 @@ TEST(Mutex, LockingTwiceInOneTaskThrowsInsteadOfDeadlocking) {
   m.unlock();
 }
 
+TEST(Mutex, LockInTheTaskThatTookItWithTryLockThrowsInsteadOfDeadlocking) {
+  weft_test::hang_guard guard(std::chrono::seconds(60), "lock() after try_lock() in one task");
+  weft::scheduler sched{1};
+  weft::mutex m;
+  auto body = [](weft::mutex& m) -> weft::task<void> {
+    if (!m.try_lock()) throw std::logic_error("the free mutex was not taken");
+    co_await m.lock();
+  };
+  EXPECT_TRUE(weft_test::contains(weft_test::misuse_message(sched, [&] { return body(m); }),
+                                  "not recursive"));
+  EXPECT_TRUE(m.locked());  // the try_lock() still holds it
+  m.unlock();
+  // Taken by a plain thread, it is held by no task: a task's lock() waits
+  // for it instead of throwing.
+  ASSERT_TRUE(m.try_lock());
+  auto waiter = sched.spawn([](weft::mutex& m) -> weft::task<void> { co_await m.lock(); }(m));
+  m.unlock();
+  waiter.wait();
+  EXPECT_NO_THROW(waiter.result());
+  EXPECT_TRUE(m.locked());
+  m.unlock();
+}
+
 TEST(Mutex, UnlockingAnUnlockedMutexSaysWhenToUnlock) {
   weft::mutex m;
   WEFT_EXPECT_THROW_NAMING(m.unlock(), weft::invalid_state_error, "unlock only after lock()");

@@ -70,8 +70,10 @@ class mutex {
   /// As lock(), returning a guard that unlocks.
   scoped_lock_awaitable scoped_lock() noexcept { return {this}; }
 
-  /// Takes the lock if it is free and no task waits; never waits.
-  bool try_lock() noexcept { return pool_.try_take(); }
+  /// Takes the lock if it is free and no task waits; never waits. Called
+  /// in a task, that task holds the lock as if lock() had taken it (its own
+  /// lock() then throws instead of waiting for itself).
+  bool try_lock() noexcept;
 
   /// Releases the lock: to the longest-waiting task if any. Any thread.
   /// Throws invalid_state_error if the mutex is not locked.
