@@ -321,6 +321,38 @@ TEST(Future, ShieldLetsTheCallerGoAndLeavesTheFuturePending) {
   EXPECT_EQ(h2.result(), 5);
 }
 
+// The shield's node stays in the pending future's waiter list after its
+// caller left; the future's state, destroyed pending, must free it. (The
+// ASan build's leak check, run at the end of this test's process, fails
+// the test if it does not.)
+TEST(Future, APendingFutureDestroyedAfterItsShieldedCallerWasCancelledLeavesNothingBehind) {
+  weft::task_handle<int> h;
+  {
+    weft::future<int> f;
+    auto shielded = [](weft::future<int> f) -> weft::task<int> { co_return co_await weft::shield(f); };
+    {
+      weft::scheduler sched{1};
+      h = sched.spawn(shielded(f));
+      run_queued_tasks(sched);
+    }  // the scheduler's shutdown cancels the caller; the future stays pending
+    ASSERT_TRUE(h.cancelled());
+    EXPECT_EQ(h.cancel_reason()->kind, weft::cancel_kind::shutdown);
+    EXPECT_FALSE(f.done());
+  }  // the last reference to the pending future goes
+  // A done future's list is woken by its end, and stays so.
+  weft::future<int> g;
+  {
+    weft::scheduler sched{1};
+    auto shielded = [](weft::future<int> f) -> weft::task<int> { co_return co_await weft::shield(f); };
+    auto caller = sched.spawn(shielded(g));
+    run_queued_tasks(sched);
+    caller.cancel("gone");
+    caller.wait();
+    EXPECT_TRUE(g.set_value(3));
+  }
+  EXPECT_EQ(g.result(), 3);
+}
+
 TEST(Future, APendingCancellationThrowsBeforeAwaitingEvenADoneFuture) {
   weft::scheduler sched{1};
   weft::future<int> f;

@@ -42,6 +42,9 @@ class future_state final : public cancel_target, public result_slot<T> {
   future_state(const future_state&) = delete;
   future_state& operator=(const future_state&) = delete;
   ~future_state() {
+    // A pending future's list may still hold shield waiters that left on a
+    // cancel (each holds its own node alive until woken).
+    waiters_.wake_left_behind();
     free_record(record_of(word_.load(std::memory_order_relaxed)));
 #if WEFT_TSAN
     // TSan variant, as in ~promise_base: the exception object's reference

@@ -150,6 +150,16 @@ class waiter_list {
     static_cast<void>(direct);  // null: no worker belongs to no scheduler
   }
 
+  /// The owner is destroyed without having ended (a future nobody
+  /// completed): wakes the nodes still registered. Only a node that holds
+  /// no reference to the owner can be: a shield waiter whose caller left on
+  /// a cancel, which only drops its reference when woken. Single-threaded
+  /// (the owner's last reference is gone).
+  void wake_left_behind() noexcept {
+    const std::uintptr_t head = word_.load(std::memory_order_acquire);
+    if (head != k_closed && head != k_settled) close_and_wake_all();
+  }
+
   /// A task that is terminal before anyone could register (refused at
   /// shutdown): settled at once.
   void settle_unused() noexcept {
