@@ -196,11 +196,13 @@ struct cancelled_operation {
 
 /// The executor of an I/O object that holds the first post made through it
 /// once armed (the start that the awaiting task's worker posts) until the
-/// test lets it go, so that a cancel's post can overtake it.
+/// test lets it go, so that a cancel's post can overtake it; with `refuse`
+/// set, that post then throws instead of posting.
 class held_start_executor {
  public:
   struct gate {
     std::atomic<bool> armed{false};
+    std::atomic<bool> refuse{false};
     std::latch posting{1};   // the held post has begun
     std::latch released{1};  // the test lets it go
   };
@@ -218,6 +220,7 @@ class held_start_executor {
     if (gate_->armed.exchange(false)) {
       gate_->posting.count_down();
       gate_->released.wait();
+      if (gate_->refuse.load()) throw std::runtime_error("the executor refused the post");
     }
     asio::post(inner_, std::move(f));
   }
@@ -479,6 +482,77 @@ TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) 
   // Both sides won: the race was exercised both ways.
   EXPECT_GE(won_by_cancel, k_min_wins) << rounds << " rounds";
   EXPECT_GE(won_by_completion, k_min_wins) << rounds << " rounds";
+}
+
+/// A server socket on `gate`'s executor, connected to `client`.
+asio::basic_stream_socket<tcp, held_start_executor> connected_gated_socket(io_thread& io, held_start_executor::gate& gate,
+                                                                         tcp::socket& client) {
+  asio::basic_stream_socket<tcp, held_start_executor> server(held_start_executor(io.context().get_executor(), &gate));
+  tcp::acceptor acceptor(io.context(), tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  client.connect(acceptor.local_endpoint());
+  acceptor.accept(server);
+  return server;
+}
+
+// The start's post throws: the co_await throws that error, and the
+// operation's state is freed (the ASan build's leak check would report it).
+TEST(AsioBridge, AStartThatCannotBePostedThrowsItsErrorFromTheAwait) {
+  io_thread io;
+  weft::scheduler sched{2};
+  held_start_executor::gate gate;
+  tcp::socket client(io.context());
+  auto server = connected_gated_socket(io, gate, client);
+  gate.refuse.store(true);
+  gate.armed.store(true);
+  gate.released.count_down();
+  auto read_once = [&]() -> weft::task<std::size_t> {
+    char byte = 0;
+    co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
+  };
+  try {
+    weft::sync_wait(sched, read_once());
+    ADD_FAILURE() << "the read returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "the executor refused the post");
+  }
+  io.on_io([&] {
+    error_code ignored;
+    server.close(ignored);
+    client.close(ignored);
+    return 0;
+  });
+}
+
+// A cancel that sees the operation begun posts its emission while the
+// start's post is under way; that post then throws. The task must wait for
+// the emission it owes and end cancelled, once; the operation's state must
+// be freed after the emission ran (ASan: no leak, no use after free).
+TEST(AsioBridge, ACancelRacingAStartThatCannotBePostedEndsTheTaskCancelled) {
+  io_thread io;
+  weft::scheduler sched{2};
+  for (int round = 0; round < 20; ++round) {
+    held_start_executor::gate gate;
+    tcp::socket client(io.context());
+    auto server = connected_gated_socket(io, gate, client);
+    gate.refuse.store(true);
+    gate.armed.store(true);
+    auto read_once = [&]() -> weft::task<std::size_t> {
+      char byte = 0;
+      co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
+    };
+    auto h = sched.spawn(read_once());
+    gate.posting.wait();  // the worker is in begin(), posting the start
+    EXPECT_TRUE(h.cancel("refused and cancelled"));  // posts the emission
+    gate.released.count_down();  // the start's post throws now
+    h.wait();
+    EXPECT_TRUE(h.cancelled()) << "round " << round;
+    io.on_io([&] {
+      error_code ignored;
+      server.close(ignored);
+      client.close(ignored);
+      return 0;
+    });
+  }
 }
 
 // A cancel that sees the operation begun posts its emission, and that post

@@ -176,8 +176,11 @@ class asio_operation_state<void(Args...)> : public cancel_target {
   // ---- the awaiter (the awaiting task's worker)
 
   /// Posts the start to the executor; the task resumes when the operation
-  /// is over. Throws if the post does (the operation is then not started).
-  void begin(std::coroutine_handle<> h, scheduler_base* sched) {
+  /// is over. Returns false if the task must resume at once: the post threw
+  /// (take() rethrows why) and no cancel had posted its emission meanwhile.
+  /// If one had, the task resumes once that emission has run, which sees
+  /// the operation never started and only counts itself done.
+  bool begin(std::coroutine_handle<> h, scheduler_base* sched) noexcept {
     handle_ = h;
     sched_ = sched;
     // seq_cst: see on_cancel().
@@ -185,9 +188,13 @@ class asio_operation_state<void(Args...)> : public cancel_target {
     try {
       post_start();
     } catch (...) {
-      pending_.store(0, std::memory_order_relaxed);  // never begun
-      throw;
+      // Neither the start nor the completion will come (the post threw, so
+      // nothing runs start(); failure_ is this thread's until the resume).
+      failure_ = std::current_exception();
+      // acq_rel: as release(); 2 left means no emission is outstanding.
+      return pending_.fetch_sub(2, std::memory_order_acq_rel) != 2;
     }
+    return true;
   }
 
   /// After the task resumed: the operation's value, or its error thrown.
@@ -353,7 +360,8 @@ class asio_operation_of final : public asio_operation_state<Signature> {
 
 /// `co_await op` for an operation started with weft::use_task. Trivially
 /// destructible (see task_awaiter): it owns the state through a raw
-/// pointer and deletes it in await_resume, which every path reaches.
+/// pointer and deletes it in await_resume, which every path reaches
+/// (await_suspend never throws: an exception there would skip it).
 template <class Signature>
 struct asio_awaiter {
   asio_operation_state<Signature>* op;
@@ -369,14 +377,8 @@ struct asio_awaiter {
     // After arming (Dekker pair with request_cancel): from here on a cancel
     // reaches on_cancel().
     if (root->cancellation_point()) return false;
-    try {
-      op->begin(h, root->sched_);
-    } catch (...) {  // the start could not be posted: the co_await throws
-      root->disarm_foreign_wait();
-      suspended = false;
-      throw;
-    }
-    return true;
+    // False: the start could not be posted; await_resume rethrows why.
+    return op->begin(h, root->sched_);
   }
   typename asio_operation_state<Signature>::value_type await_resume() {
     enter(root);
