@@ -484,43 +484,54 @@ TEST(AsioBridge, ACancelRacingTheCompletionHasOneWinnerAndLeavesNothingPending) 
   EXPECT_GE(won_by_completion, k_min_wins) << rounds << " rounds";
 }
 
-/// A server socket on `gate`'s executor, connected to `client`.
-asio::basic_stream_socket<tcp, held_start_executor> connected_gated_socket(io_thread& io, held_start_executor::gate& gate,
-                                                                         tcp::socket& client) {
-  asio::basic_stream_socket<tcp, held_start_executor> server(held_start_executor(io.context().get_executor(), &gate));
-  tcp::acceptor acceptor(io.context(), tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  client.connect(acceptor.local_endpoint());
-  acceptor.accept(server);
-  return server;
-}
+/// A connected pair of sockets on `io`'s context: the server's executor is
+/// a held_start_executor on `gate`. Both are closed on the io thread, where
+/// their operations run, when it goes.
+struct gated_connection {
+  explicit gated_connection(io_thread& on) : io(on) {
+    tcp::acceptor acceptor(io.context(), tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    client.connect(acceptor.local_endpoint());
+    acceptor.accept(server);
+  }
+  ~gated_connection() {
+    io.on_io([&] {
+      error_code ignored;
+      server.close(ignored);
+      client.close(ignored);
+      return 0;
+    });
+  }
+  gated_connection(const gated_connection&) = delete;
+  gated_connection& operator=(const gated_connection&) = delete;
+
+  /// Reads one byte on the server socket with weft::use_task.
+  weft::task<std::size_t> read_one_byte() {
+    char byte = 0;
+    co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
+  }
+
+  io_thread& io;
+  held_start_executor::gate gate;  // before `server`, whose executor points to it
+  tcp::socket client{io.context()};
+  asio::basic_stream_socket<tcp, held_start_executor> server{
+      held_start_executor(io.context().get_executor(), &gate)};
+};
 
 // The start's post throws: the co_await throws that error, and the
 // operation's state is freed (the ASan build's leak check would report it).
 TEST(AsioBridge, AStartThatCannotBePostedThrowsItsErrorFromTheAwait) {
   io_thread io;
   weft::scheduler sched{2};
-  held_start_executor::gate gate;
-  tcp::socket client(io.context());
-  auto server = connected_gated_socket(io, gate, client);
-  gate.refuse.store(true);
-  gate.armed.store(true);
-  gate.released.count_down();
-  auto read_once = [&]() -> weft::task<std::size_t> {
-    char byte = 0;
-    co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
-  };
+  gated_connection c(io);
+  c.gate.refuse.store(true);
+  c.gate.armed.store(true);
+  c.gate.released.count_down();
   try {
-    weft::sync_wait(sched, read_once());
+    weft::sync_wait(sched, c.read_one_byte());
     ADD_FAILURE() << "the read returned";
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "the executor refused the post");
   }
-  io.on_io([&] {
-    error_code ignored;
-    server.close(ignored);
-    client.close(ignored);
-    return 0;
-  });
 }
 
 // A cancel that sees the operation begun posts its emission while the
@@ -531,27 +542,15 @@ TEST(AsioBridge, ACancelRacingAStartThatCannotBePostedEndsTheTaskCancelled) {
   io_thread io;
   weft::scheduler sched{2};
   for (int round = 0; round < 20; ++round) {
-    held_start_executor::gate gate;
-    tcp::socket client(io.context());
-    auto server = connected_gated_socket(io, gate, client);
-    gate.refuse.store(true);
-    gate.armed.store(true);
-    auto read_once = [&]() -> weft::task<std::size_t> {
-      char byte = 0;
-      co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
-    };
-    auto h = sched.spawn(read_once());
-    gate.posting.wait();  // the worker is in begin(), posting the start
+    gated_connection c(io);
+    c.gate.refuse.store(true);
+    c.gate.armed.store(true);
+    auto h = sched.spawn(c.read_one_byte());
+    c.gate.posting.wait();  // the worker is in begin(), posting the start
     EXPECT_TRUE(h.cancel("refused and cancelled"));  // posts the emission
-    gate.released.count_down();  // the start's post throws now
+    c.gate.released.count_down();  // the start's post throws now
     h.wait();
     EXPECT_TRUE(h.cancelled()) << "round " << round;
-    io.on_io([&] {
-      error_code ignored;
-      server.close(ignored);
-      client.close(ignored);
-      return 0;
-    });
   }
 }
 
@@ -561,36 +560,20 @@ TEST(AsioBridge, ACancelRacingAStartThatCannotBePostedEndsTheTaskCancelled) {
 TEST(AsioBridge, ACancelWhoseEmissionOvertakesTheStartStillAbortsTheOperation) {
   io_thread io;
   weft::scheduler sched{2};
-  held_start_executor::gate gate;
-  asio::basic_stream_socket<tcp, held_start_executor> server(held_start_executor(io.context().get_executor(), &gate));
-  tcp::socket client(io.context());
-  {
-    tcp::acceptor acceptor(io.context(), tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    client.connect(acceptor.local_endpoint());
-    acceptor.accept(server);
-  }
-  gate.armed.store(true);
-  auto read_forever = [&]() -> weft::task<std::size_t> {
-    char byte = 0;
-    co_return co_await server.async_read_some(asio::buffer(&byte, 1), weft::use_task);
-  };
-  auto h = sched.spawn(read_forever());
-  gate.posting.wait();     // the worker is in begin(), posting the start
-  h.cancel("overtaking");  // sees the operation begun: posts its emission now
-  gate.released.count_down();
-  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  gated_connection c(io);
+  c.gate.armed.store(true);
+  auto h = sched.spawn(c.read_one_byte());
+  c.gate.posting.wait();     // the worker is in begin(), posting the start
+  h.cancel("overtaking");    // sees the operation begun: posts its emission now
+  c.gate.released.count_down();
+  // A lost cancel leaves the read pending for good: 30 s without an end is one.
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
   while (!h.done() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
   const bool ended_by_cancel = h.done();
-  if (!ended_by_cancel) asio::write(client, asio::buffer("x", 1));  // let the read end, to fail and not hang
+  if (!ended_by_cancel) asio::write(c.client, asio::buffer("x", 1));  // let the read end, to fail and not hang
   h.wait();
   EXPECT_TRUE(ended_by_cancel) << "the cancel was lost: the read stayed pending";
   EXPECT_TRUE(h.cancelled());
-  io.on_io([&] {
-    error_code ignored;
-    server.close(ignored);
-    client.close(ignored);
-    return 0;
-  });
 }
 
 TEST(AsioBridge, AwaitingAnOperationTwiceThrowsInvalidState) {
