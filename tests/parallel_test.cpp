@@ -30,8 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
 /// One counter per index; checks each was visited exactly once.
 struct visit_counts {
   explicit visit_counts(std::size_t n) : counts(n) {}
@@ -63,29 +61,18 @@ struct chunk_log {
   }
 };
 
-/// Waits (yielding, so a waiter that shares a core with the thread it
-/// waits for does not hold it off) until `done()`, for at most 30 s: a
-/// hang becomes a failure. Returns whether it did.
-template <class Done>
-bool wait_until(Done done) {
-  const auto give_up = clock_type::now() + 30s;
-  while (!done()) {
-    if (clock_type::now() > give_up) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using weft_test::eventually;
 
-/// Waits until `flag` holds at least `want`, as wait_until.
+/// Waits until `flag` holds at least `want`, as eventually().
 bool spin_until(const std::atomic<int>& flag, int want) {
-  return wait_until([&] { return flag.load(std::memory_order_acquire) >= want; });
+  return eventually([&] { return flag.load(std::memory_order_acquire) >= want; });
 }
 
 /// In a loop's body: waits until the body's task is cancelled (the
 /// awaiting task's cancel, or a failure elsewhere in the loop, reached
-/// it), as wait_until.
+/// it), as eventually().
 bool wait_until_cancelled() {
-  return wait_until([] { return weft::this_task::cancellation_requested(); });
+  return eventually([] { return weft::this_task::cancellation_requested(); });
 }
 
 // ---- every index once
@@ -221,12 +208,12 @@ TEST(ParallelFor, AnIdleWorkerIsHandedPartOfTheSerialRunOfAnother) {
                                bool waited;
                                if (i == 0) {
                                  holder = std::this_thread::get_id();
-                                 waited = wait_until([&] {
+                                 waited = eventually([&] {
                                    return parks_known.load(std::memory_order_acquire) &&
                                           sched.stats().parks > parks_before_idle.load(std::memory_order_relaxed);
                                  });
                                } else if (std::this_thread::get_id() == holder) {
-                                 waited = wait_until([&] { return workers_in_first_piece() == 2; });
+                                 waited = eventually([&] { return workers_in_first_piece() == 2; });
                                } else {
                                  waited = true;
                                }

@@ -27,18 +27,7 @@ using weft_test::value_after_yield;
 
 using weft_test::fail_after_yield;
 
-// A bounded wait for a condition that no latch can signal (a counter the
-// scheduler bumps on its own). Fails instead of hanging; not used to order
-// anything the test controls.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using weft_test::eventually;
 
 }  // namespace
 

@@ -143,6 +143,21 @@ class hang_guard {
   poll_thread poll_;  // last: its first check comes after `limit`
 };
 
+/// Waits until `pred()` holds, for at most `limit` (a hang becomes a false
+/// return, for the caller to fail on): for an event no latch can signal (a
+/// counter the scheduler bumps on its own, a task's cancel seen from its
+/// body). Yields between looks, so a waiter sharing a core with the thread
+/// it waits for does not hold that thread off.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 /// Counts its run, then returns `v` without suspending.
 inline weft::task<int> mark_and_return(std::atomic<int>& runs, int v) {
   runs.fetch_add(1);

@@ -8,10 +8,16 @@
 #include <weft/detail/task_state.hpp>
 
 namespace weft::detail {
+/// The task whose body runs on this thread, or nullptr on a thread that is
+/// not running one.
+inline task_state* running_task_or_null() noexcept {
+  worker_context* w = tls_worker;
+  return w != nullptr ? w->current_task() : nullptr;
+}
+
 /// The task whose body runs on this thread; throws outside one.
 inline task_state& current_task(const char* what) {
-  worker_context* w = tls_worker;
-  task_state* current = w != nullptr ? w->current_task() : nullptr;
+  task_state* current = running_task_or_null();
   if (current == nullptr) {
     throw invalid_state_error(std::string(what) +
                               " called outside a weft task; call it from the body of a task "

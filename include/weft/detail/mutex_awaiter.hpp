@@ -6,6 +6,7 @@
 
 #include <weft/errors.hpp>
 #include <weft/detail/access.hpp>
+#include <weft/detail/current_task.hpp>
 #include <weft/detail/permit_awaiter.hpp>
 
 namespace weft::detail {
@@ -25,13 +26,6 @@ struct mutex_lock : mutex_permit {
 struct mutex_scoped_lock : mutex_permit {
   static mutex::guard result(mutex& m) noexcept { return access::make_guard<mutex::guard>(m); }
 };
-
-/// The task running on this thread, or nullptr on a thread that is not
-/// running one (the holder tag of a lock taken there).
-inline task_state* running_task_or_null() noexcept {
-  worker_context* w = tls_worker;
-  return w != nullptr ? w->current_task() : nullptr;
-}
 
 template <class Policy>
 permit_awaiter<Policy, mutex> await_lock(task_state* root, mutex* m, const char* what) {
@@ -67,7 +61,8 @@ namespace weft {
 
 inline bool mutex::try_lock() noexcept {
   if (!pool_.try_take()) return false;
-  // Tagged as lock() tags it, so that lock() in the same task is refused.
+  // Tagged as lock() tags it, so that lock() in the same task is refused
+  // (no task on a plain thread: null).
   pool_.holder.store(detail::running_task_or_null(), std::memory_order_relaxed);
   return true;
 }
