@@ -20,12 +20,10 @@
 // propagated_ written by the canceller only, read by the owner's disarm;
 // waiting_on_ written by the owner, read by dump() on any thread.
 
-#include <atomic>
 #include <cstdint>
-#include <thread>
 
 #include <weft/cancel_reason.hpp>
-#include <weft/detail/config.hpp>
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/state_word.hpp>
 
 namespace weft::detail {
@@ -58,27 +56,30 @@ class cancel_slot {
     // publishes the target's fields. (A light/heavy asymmetric fence here
     // was measured and dropped: the canceller's membarrier cost 10-15 us on
     // these VMs, where a worker spinning on pause is slow to interrupt.)
+#ifdef WEFT_WEAKEN_cancel_slot_arm
+    // Deliberately broken, in a model test's build only: it must be caught.
+    slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_release);
+#else
     slot_.store(reinterpret_cast<std::uintptr_t>(target), std::memory_order_seq_cst);
+#endif
   }
 
   /// Owner, after resuming. `word` is the root's state word: if a request
   /// is recorded there, waits for its canceller to leave on_cancel(). The
   /// canceller never blocks, so this is short.
-  void disarm(const std::atomic<std::uint64_t>& word) noexcept {
+  void disarm(const atomic<std::uint64_t>& word) noexcept {
     waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
     // seq_cst store and load: either the canceller reads the empty slot,
     // or this load sees its request.
     slot_.store(0, std::memory_order_seq_cst);
+#ifdef WEFT_WEAKEN_cancel_slot_disarm
+    // Deliberately broken, in a model test's build only: it must be caught.
+    if ((word.load(std::memory_order_acquire) & k_cancel_requested) == 0) return;
+#else
     if ((word.load(std::memory_order_seq_cst) & k_cancel_requested) == 0) return;
+#endif
     // acquire: pairs with the release at the end of pass_on().
-    for (int spins = 0; !propagated_.load(std::memory_order_acquire);) {
-      if (++spins > 64) {
-        spins = 0;
-        std::this_thread::yield();
-      } else {
-        cpu_relax();
-      }
-    }
+    for (unsigned looks = 0; !propagated_.load(std::memory_order_acquire);) wait_pause(looks);
   }
 
   /// The canceller whose CAS set the flag (once per root), after it: passes
@@ -97,9 +98,9 @@ class cancel_slot {
   wait_kind waiting_on() const noexcept { return waiting_on_.load(std::memory_order_relaxed); }
 
  private:
-  std::atomic<std::uintptr_t> slot_{0};  // 0 or a cancel_target*
-  std::atomic<bool> propagated_{false};
-  std::atomic<wait_kind> waiting_on_{wait_kind::nothing};
+  atomic<std::uintptr_t> slot_{0};  // 0 or a cancel_target*
+  atomic<bool> propagated_{false};
+  atomic<wait_kind> waiting_on_{wait_kind::nothing};
 };
 
 }  // namespace weft::detail

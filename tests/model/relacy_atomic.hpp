@@ -1,0 +1,183 @@
+#pragma once
+// weft's protocols under the Relacy model checker: what
+// weft/detail/atomic.hpp provides in a model build (WEFT_MODEL_CHECK), that
+// is std::atomic's interface over Relacy's atomics, and a wait loop's pause
+// as a Relacy yield. Include this first in a model test: every standard
+// header goes in before Relacy's, whose macros rename the memory orders.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include <relacy/relacy.hpp>
+
+// Relacy spells the memory orders, new and delete as macros for code
+// written against its own std emulation; the protocols keep std's names.
+#undef memory_order_relaxed
+#undef memory_order_consume
+#undef memory_order_acquire
+#undef memory_order_release
+#undef memory_order_acq_rel
+#undef memory_order_seq_cst
+#undef new
+#undef delete
+
+#define WEFT_MODEL_CHECK 1
+
+namespace weft::model {
+
+inline rl::memory_order relacy_order(std::memory_order order) {
+  switch (order) {
+    case std::memory_order_relaxed: return rl::mo_relaxed;
+    case std::memory_order_consume: return rl::mo_consume;
+    case std::memory_order_acquire: return rl::mo_acquire;
+    case std::memory_order_release: return rl::mo_release;
+    case std::memory_order_acq_rel: return rl::mo_acq_rel;
+    case std::memory_order_seq_cst: return rl::mo_seq_cst;
+  }
+  return rl::mo_seq_cst;
+}
+
+/// Where an operation is in the protocol's source, for Relacy's history.
+inline rl::debug_info at(const std::source_location& where) {
+  return rl::debug_info(where.function_name(), where.file_name(), where.line());
+}
+
+/// The part of std::atomic<T> weft's protocols use. Enums are held as
+/// their underlying type (Relacy's atomics take integers and pointers).
+template <class T>
+class atomic {
+  template <class U>
+  struct held {
+    using type = U;
+  };
+  template <class U>
+    requires std::is_enum_v<U>
+  struct held<U> {
+    using type = std::underlying_type_t<U>;
+  };
+  using H = typename held<T>::type;
+  using here = std::source_location;
+
+ public:
+  atomic() : a_(H{}) {}
+  atomic(T v) : a_(static_cast<H>(v)) {}  // NOLINT: as std::atomic's
+  atomic(const atomic&) = delete;
+  atomic& operator=(const atomic&) = delete;
+
+  T load(std::memory_order o = std::memory_order_seq_cst, here w = here::current()) const {
+    return static_cast<T>(a_(at(w)).load(relacy_order(o)));
+  }
+  void store(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
+    a_(at(w)).store(static_cast<H>(v), relacy_order(o));
+  }
+  T exchange(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
+    return static_cast<T>(a_(at(w)).exchange(static_cast<H>(v), relacy_order(o)));
+  }
+  bool compare_exchange_weak(T& expected, T desired, std::memory_order success,
+                             std::memory_order failure, here w = here::current()) {
+    H e = static_cast<H>(expected);
+    const bool ok = a_(at(w)).compare_exchange_weak(e, static_cast<H>(desired), relacy_order(success),
+                                                    relacy_order(failure));
+    expected = static_cast<T>(e);
+    return ok;
+  }
+  bool compare_exchange_strong(T& expected, T desired, std::memory_order success,
+                               std::memory_order failure, here w = here::current()) {
+    H e = static_cast<H>(expected);
+    const bool ok = a_(at(w)).compare_exchange_strong(e, static_cast<H>(desired), relacy_order(success),
+                                                      relacy_order(failure));
+    expected = static_cast<T>(e);
+    return ok;
+  }
+  T fetch_add(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
+    return a_(at(w)).fetch_add(v, relacy_order(o));
+  }
+  T fetch_sub(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
+    return a_(at(w)).fetch_sub(v, relacy_order(o));
+  }
+  T fetch_or(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
+    return a_(at(w)).fetch_or(v, relacy_order(o));
+  }
+  T fetch_and(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
+    return a_(at(w)).fetch_and(v, relacy_order(o));
+  }
+
+ private:
+  mutable rl::atomic<H> a_;
+};
+
+/// How a model program searches: Relacy's random scheduler for a number
+/// of schedules (CI), every schedule (`--full`), or every schedule with at
+/// most `bound` preemptions (`--bound K`).
+struct search {
+  std::size_t iterations = 200'000;
+  bool full = false;
+  unsigned bound = 0;
+  bool expect_violation = false;
+
+  /// Reads `[--iterations N] [--full] [--bound K] [--expect-violation]`;
+  /// false (after a usage line) on anything else.
+  bool parse(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view arg = argv[i];
+      if (arg == "--expect-violation") {
+        expect_violation = true;
+      } else if (arg == "--full") {
+        full = true;
+      } else if (arg == "--iterations" && i + 1 < argc) {
+        iterations = std::stoul(argv[++i]);
+      } else if (arg == "--bound" && i + 1 < argc) {
+        bound = static_cast<unsigned>(std::stoul(argv[++i]));
+      } else {
+        std::fprintf(stderr, "usage: %s [--iterations N] [--full] [--bound K] [--expect-violation]\n",
+                     argv[0]);
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+/// Runs model `Test` as `how` says and reports as the programs in
+/// tests/model/ do: with `expect_violation` (a deliberately weakened build),
+/// success means Relacy found the violation.
+template <class Test>
+int check(const char* name, const search& how) {
+  rl::test_params params;
+  params.iteration_count = how.iterations;
+  if (how.full) params.search_type = rl::sched_full;
+  if (how.bound > 0) {
+    params.search_type = rl::sched_bound;
+    params.context_bound = how.bound;
+  }
+  const bool held = rl::simulate<Test>(params);
+  const bool expect_violation = how.expect_violation;
+  const auto iterations = static_cast<unsigned long long>(params.stop_iteration);
+  if (expect_violation) {
+    std::printf("%s: %s\n", name,
+                held ? "NOT caught: the weakened protocol passed the model"
+                     : "caught, as it must be (the report is above)");
+    return held ? 1 : 0;
+  }
+  std::printf("%s: %s after %llu schedules\n", name, held ? "holds" : "VIOLATED", iterations);
+  return held ? 0 : 1;
+}
+
+}  // namespace weft::model
+
+namespace weft::detail {
+template <class T>
+using atomic = weft::model::atomic<T>;
+/// A wait loop's look: lets Relacy run another thread.
+inline void wait_pause(unsigned&) { rl::yield(1, RL_INFO); }
+}  // namespace weft::detail
