@@ -178,6 +178,10 @@ int check(const char* name, const search& how) {
 namespace weft::detail {
 template <class T>
 using atomic = weft::model::atomic<T>;
+inline void atomic_fence(std::memory_order order,
+                         std::source_location where = std::source_location::current()) {
+  rl::atomic_thread_fence(weft::model::relacy_order(order), weft::model::at(where));
+}
 /// A wait loop's look: lets Relacy run another thread.
 inline void wait_pause(unsigned&) { rl::yield(1, RL_INFO); }
 }  // namespace weft::detail

@@ -1,9 +1,10 @@
 #pragma once
 // The atomic type of weft's lock-free protocols, and the pause of their
-// wait loops. A model-checking build (tests/model/) defines
-// WEFT_MODEL_CHECK to 1 and provides both itself, over the model checker's
+// wait loops, and their fences. A model-checking build (tests/model/) defines
+// WEFT_MODEL_CHECK to 1 and provides all three itself, over the model checker's
 // own atomics, before it includes a protocol's header: the model then runs
-// the protocol's own code. Every other build gets std::atomic and a pause.
+// the protocol's own code. Every other build gets std::atomic, std's fence and a pause:
+// the same code as before the seam.
 
 #include <atomic>
 #include <thread>
@@ -19,6 +20,10 @@ namespace weft::detail {
 
 template <class T>
 using atomic = std::atomic<T>;
+
+/// std::atomic_thread_fence, which a model build maps to the model
+/// checker's fence.
+inline void atomic_fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
 
 /// One look of a short wait for another thread: a pause, and every 64th
 /// time a yield (the thread waited for may share this one's core).

@@ -21,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/config.hpp>
 
 namespace weft::detail {
@@ -54,7 +55,9 @@ class work_deque {
 #else
     // release: pairs with the acquire load of bottom_ in steal(); publishes
     // the slot and the coroutine frame it points to.
-    std::atomic_thread_fence(std::memory_order_release);
+#ifndef WEFT_WEAKEN_deque_push
+    atomic_fence(std::memory_order_release);
+#endif  // else deliberately broken, in a model test's build only: it must be caught
     bottom_.store(b + 1, std::memory_order_relaxed);
 #endif
   }
@@ -72,7 +75,12 @@ class work_deque {
     bottom_.store(b, std::memory_order_relaxed);
     // seq_cst: the store of bottom_ must be visible before top_ is read, or a
     // thief and the owner could both take the last item (store-load order).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+#ifdef WEFT_WEAKEN_deque_pop
+    // Deliberately broken, in a model test's build only: it must be caught.
+    atomic_fence(std::memory_order_acq_rel);
+#else
+    atomic_fence(std::memory_order_seq_cst);
+#endif
     std::int64_t t = top_.load(std::memory_order_relaxed);
 #endif
     if (t > b) {  // empty: restore bottom_
@@ -104,7 +112,7 @@ class work_deque {
     // acquire: pairs with the CAS on top_ by other thieves.
     std::int64_t t = top_.load(std::memory_order_acquire);
     // seq_cst: read top_ before bottom_, pairing with the fence in pop().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    atomic_fence(std::memory_order_seq_cst);
     // acquire: pairs with the release in push(); the item's frame is visible.
     std::int64_t b = bottom_.load(std::memory_order_acquire);
 #endif
@@ -133,9 +141,9 @@ class work_deque {
   // overwrites it after a wrap; the CAS on top_ then discards the stale read.
   struct ring {
     explicit ring(std::size_t capacity)
-        : mask(capacity - 1), slots(new std::atomic<work_item>[capacity]) {}
+        : mask(capacity - 1), slots(new atomic<work_item>[capacity]) {}
     std::size_t mask;
-    std::unique_ptr<std::atomic<work_item>[]> slots;
+    std::unique_ptr<atomic<work_item>[]> slots;
     void put(std::int64_t i, work_item v) noexcept {
       slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
     }
@@ -163,9 +171,9 @@ class work_deque {
   }
 
   // Thieves write top_; the owner writes bottom_: separate cache lines.
-  alignas(k_cache_line) std::atomic<std::int64_t> top_{0};
-  alignas(k_cache_line) std::atomic<std::int64_t> bottom_{0};
-  std::atomic<ring*> array_;
+  alignas(k_cache_line) atomic<std::int64_t> top_{0};
+  alignas(k_cache_line) atomic<std::int64_t> bottom_{0};
+  atomic<ring*> array_;
   std::vector<std::unique_ptr<ring>> retired_;  // owner only
 };
 
