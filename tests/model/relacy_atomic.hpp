@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <coroutine>
+#include <memory>
+#include <mutex>
+#include <vector>
 #include <exception>
 #include <source_location>
 #include <string>
@@ -85,19 +89,11 @@ class atomic {
   }
   bool compare_exchange_weak(T& expected, T desired, std::memory_order success,
                              std::memory_order failure, here w = here::current()) {
-    H e = static_cast<H>(expected);
-    const bool ok = a_(at(w)).compare_exchange_weak(e, static_cast<H>(desired), relacy_order(success),
-                                                    relacy_order(failure));
-    expected = static_cast<T>(e);
-    return ok;
+    return compare_exchange(true, expected, desired, success, failure, w);
   }
   bool compare_exchange_strong(T& expected, T desired, std::memory_order success,
                                std::memory_order failure, here w = here::current()) {
-    H e = static_cast<H>(expected);
-    const bool ok = a_(at(w)).compare_exchange_strong(e, static_cast<H>(desired), relacy_order(success),
-                                                      relacy_order(failure));
-    expected = static_cast<T>(e);
-    return ok;
+    return compare_exchange(false, expected, desired, success, failure, w);
   }
   T fetch_add(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
     return a_(at(w)).fetch_add(v, relacy_order(o));
@@ -113,6 +109,36 @@ class atomic {
   }
 
  private:
+  // Relacy follows C++11's rule that a CAS's failure order is no stronger
+  // than its success order, and models a release CAS's failure as relaxed
+  // whatever it is told. C++17 allows (release, acquire), which the waiter
+  // list uses. Such a failure is modelled as a relaxed one followed by a
+  // fence of the failure order: a little stronger than the real thing (the
+  // fence also orders the thread's earlier relaxed loads), never weaker.
+  static bool failure_allowed(rl::memory_order success, rl::memory_order failure) {
+    switch (success) {
+      case rl::mo_relaxed:
+      case rl::mo_release: return failure == rl::mo_relaxed;
+      case rl::mo_consume: return failure == rl::mo_relaxed || failure == rl::mo_consume;
+      case rl::mo_acquire:
+      case rl::mo_acq_rel: return failure != rl::mo_release && failure != rl::mo_seq_cst;
+      default: return true;
+    }
+  }
+  bool compare_exchange(bool weak, T& expected, T desired, std::memory_order success,
+                        std::memory_order failure, const here& w) {
+    const rl::memory_order s = relacy_order(success);
+    const rl::memory_order f = relacy_order(failure);
+    const bool fenced_failure = !failure_allowed(s, f);
+    H e = static_cast<H>(expected);
+    const rl::memory_order f_asked = fenced_failure ? rl::mo_relaxed : f;
+    const bool ok = weak ? a_(at(w)).compare_exchange_weak(e, static_cast<H>(desired), s, f_asked)
+                         : a_(at(w)).compare_exchange_strong(e, static_cast<H>(desired), s, f_asked);
+    if (!ok && fenced_failure) rl::atomic_thread_fence(f, at(w));
+    expected = static_cast<T>(e);
+    return ok;
+  }
+
   mutable rl::atomic<H> a_;
 };
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <thread>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/config.hpp>
 #include <weft/detail/futex.hpp>
 #include <weft/detail/runtime.hpp>
@@ -77,8 +78,14 @@ class waiter_list {
       if (head == k_closed || head == k_settled) return false;
       node->next = reinterpret_cast<waiter*>(head);
       // release: publishes the node's fields to the waker.
+#ifdef WEFT_WEAKEN_waiter_list_add
+      // Deliberately broken, in a model test's build only: it must be caught.
+    } while (!word_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
+                                          std::memory_order_relaxed, std::memory_order_acquire));
+#else
     } while (!word_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(node),
                                           std::memory_order_release, std::memory_order_acquire));
+#endif
     return true;
   }
 
@@ -99,7 +106,12 @@ class waiter_list {
     const bool on_worker = worker_of(sched) != nullptr;
     // acq_rel: acquire the registered nodes' fields; release the terminal
     // state to add() callers that find the list closed.
+#ifdef WEFT_WEAKEN_waiter_list_close
+    // Deliberately broken, in a model test's build only: it must be caught.
+    std::uintptr_t head = word_.exchange(k_closed, std::memory_order_acquire);
+#else
     std::uintptr_t head = word_.exchange(k_closed, std::memory_order_acq_rel);
+#endif
     // The list is newest-first: reverse it.
     waiter* ordered = nullptr;
     for (auto* node = reinterpret_cast<waiter*>(head); node != nullptr;) {
@@ -171,7 +183,7 @@ class waiter_list {
   static constexpr int k_wait_spins = 2000;  // about 10-50 us of pause
   static constexpr std::uintptr_t k_closed = 1;
   static constexpr std::uintptr_t k_settled = 2;
-  std::atomic<std::uintptr_t> word_{0};
+  atomic<std::uintptr_t> word_{0};
 };
 
 }  // namespace weft::detail
