@@ -23,6 +23,7 @@
 #include <weft/errors.hpp>
 #include <weft/detail/access.hpp>
 #include <weft/detail/exception_text.hpp>
+#include <weft/detail/join_count.hpp>
 #include <weft/detail/promise.hpp>
 
 namespace weft::detail {
@@ -62,7 +63,7 @@ class join_base : public join_point, public cancel_target {
   /// Starts every child; returns the coroutine to run now (the first).
   std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
     parent_ = parent;
-    pending_.store(count_, std::memory_order_relaxed);
+    ends_.start(count_);
     child_root how{root_->sched_,
                    this,
                    0,
@@ -102,17 +103,12 @@ class join_base : public join_point, public cancel_target {
   /// the first child (inline), then each next child that worker pops back
   /// from its own deque unstolen. The chain's children touch no shared
   /// counter; a detached child (popped by a worker loop or stolen) takes one
-  /// from pending_, and the chain takes all of its own at once when it ends.
+  /// from the count, and the chain takes all of its own at once when it ends.
   /// A join whose children were all run by the chain resumes the parent
   /// without any read-modify-write.
   std::coroutine_handle<> child_done(task_state& child) noexcept override {
     record_end(child);
-    if (!child.chained_) {
-      // acq_rel: the child that ends last sees every child's result; the
-      // parent, resumed by it, reads them after this.
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent_;
-      return {};
-    }
+    if (!child.chained_) return ends_.detached_end() ? parent_ : std::coroutine_handle<>{};
     ++chain_ended_;
     // The chain continues with the next child if it is still at the bottom
     // of this worker's deque (children are pushed last-first).
@@ -148,15 +144,10 @@ class join_base : public join_point, public cancel_target {
       ++chain_ended_;
     }
     // The chain ends: nobody else took part, or it hands its count over.
-    const std::uint32_t ended = chain_ended_;
-    if (ended == count_) return parent_;
+    // Unless the parent resumes here, it may own and destroy this join once
+    // the count is taken: only the local copy of parent_ is used after it.
     const std::coroutine_handle<> parent = parent_;
-    // acq_rel: as for a detached child, for all of the chain's children.
-    // Unless this takes the count to 0, the parent may own and destroy this
-    // join from here on: only the locals are used after it.
-    return pending_.fetch_sub(ended, std::memory_order_acq_rel) == ended
-               ? parent
-               : std::coroutine_handle<>{};
+    return ends_.chain_end(chain_ended_, count_) ? parent : std::coroutine_handle<>{};
   }
 
   /// The parent was cancelled while waiting: so is every child.
@@ -300,10 +291,9 @@ class join_base : public join_point, public cancel_target {
   }
 
   std::coroutine_handle<> parent_;
-  // Children not yet accounted for: detached children take one each as
-  // they end, the chain takes its count when it ends; whoever takes it to 0
-  // resumes the parent. Untouched when the chain ran every child.
-  std::atomic<std::uint32_t> pending_{0};
+  // Children not yet accounted for (join_count.hpp); untouched when the
+  // chain ran every child.
+  join_count ends_;
   // The chain's own (see child_done): the next child it would take and how
   // many it has ended. Only the chain's current worker touches them; a move
   // to another worker is ordered by the descendant join that caused it.
