@@ -1,6 +1,8 @@
 // An idle worker: it searches for a while (spin_rounds), then parks on the
-// idle protocol's futex (detail/idle_state.hpp) after a second look, so
-// that a push racing with the park is never lost.
+// idle protocol's futex after a second look, so that a push racing with the
+// park is never lost. The protocol's steps are idle_state::wait_for_work
+// (detail/idle_state.hpp, model-checked in tests/model/); this file gives
+// it the worker's parts.
 
 #include <weft/detail/config.hpp>
 #include <weft/detail/runtime.hpp>
@@ -9,56 +11,41 @@
 
 namespace weft::detail {
 
-work_item scheduler_core::wait_for_work(worker_context& w) {
-  for (;;) {
-    // Search first, also right after a wake-up: a woken worker is a
-    // searcher, so the hand-over below chains wake-ups while work remains.
-    idle_.begin_search();
-    // Rounds of looking for work before parking (scheduler_options::
-    // spin_rounds); each is one pass over the deque, the injection queue
-    // and one steal sweep.
-    for (std::uint32_t round = 0; round < spin_rounds_; ++round) {
-      if (work_item item = find_work(w)) {
-        // A push that saw this worker searching did not wake anyone,
-        // counting on it; it found work, so the last searcher hands the
-        // search over to a sleeper (tokio's rule). Without this a task
-        // could wait in a queue while its only possible runner sleeps.
-        if (idle_.end_search()) idle_.notify_work_available();
-        return item;
-      }
-      if (exit_.load(std::memory_order_acquire)) break;
-      for (int i = 0; i < 16; ++i) cpu_relax();
-    }
-    idle_.end_search();
-    std::uint32_t epoch = idle_.prepare_park();
+/// What idle_state::wait_for_work asks of a worker of this scheduler.
+struct scheduler_core::idle_worker {
+  scheduler_core& sched;
+  worker_context& w;
+
+  work_item find() { return sched.find_work(w); }
+  // acquire: pairs with the release store in shut_down().
+  bool exiting() const noexcept { return sched.exit_.load(std::memory_order_acquire); }
+  static void pause() noexcept {
+    for (int i = 0; i < 16; ++i) cpu_relax();
+  }
+  work_item second_look() {
     // After the acquire of epoch_ in prepare_park: the destructor's
     // wake_all() follows its stopping_ store, so a worker woken by it sees
     // stopping here, returns its credits and lets the live count reach 0.
-    if (!w.live_flushed && stopping()) flush_live_credits(w);
-    // The second look of the parking protocol (idle_state.hpp).
-    chaos_[w.index].final_look(true);
-    work_item item = find_work(w);
-    chaos_[w.index].final_look(false);
-    if (item != k_no_work) {
-      idle_.cancel_park();
-      // As above: there may be more, and a push may have skipped its wake
-      // counting on this worker.
-      idle_.notify_work_available();
-      return item;
-    }
-    // acquire: pairs with the release store in shut_down().
-    if (exit_.load(std::memory_order_acquire)) {
-      idle_.cancel_park();
-      return k_no_work;
-    }
+    if (!w.live_flushed && sched.stopping()) sched.flush_live_credits(w);
+    sched.chaos_[w.index].final_look(true);
+    const work_item item = find();
+    sched.chaos_[w.index].final_look(false);
+    return item;
+  }
+  void sleep(idle_state& idle, std::uint32_t epoch) noexcept {
     worker_counters::bump(w.counters.parks);
-    chaos_[w.index].perturb();
-    const std::uint64_t begin = trace_ ? trace_recorder::now_ns() : 0;
-    idle_.park(epoch);
-    if (trace_) {
-      trace_->record(w.index, trace_recorder::event::park(begin, trace_recorder::now_ns()));
+    sched.chaos_[w.index].perturb();
+    const std::uint64_t begin = sched.trace_ ? trace_recorder::now_ns() : 0;
+    idle.park(epoch);
+    if (sched.trace_) {
+      sched.trace_->record(w.index, trace_recorder::event::park(begin, trace_recorder::now_ns()));
     }
   }
+};
+
+work_item scheduler_core::wait_for_work(worker_context& w) {
+  idle_worker worker{*this, w};
+  return idle_.wait_for_work(worker, spin_rounds_);
 }
 
 }  // namespace weft::detail

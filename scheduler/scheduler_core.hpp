@@ -54,6 +54,7 @@ class scheduler_core : public scheduler_base {
   work_item steal(worker_context& w);
   // Spins as a searcher, then parks; k_no_work when the pool exits.
   work_item wait_for_work(worker_context& w);
+  struct idle_worker;  // its hooks for idle_state::wait_for_work (parking.cpp)
   static void drop_unstarted(work_item item) noexcept;
   void cancel_drain_join() noexcept;
   // On worker `index`'s own thread: its name and CPU pinning.

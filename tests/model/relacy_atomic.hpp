@@ -108,6 +108,30 @@ class atomic {
     return a_(at(w)).fetch_and(v, relacy_order(o));
   }
 
+  /// A futex wait on this word, as Relacy models the system call: a full
+  /// fence, then blocks unless the word differs from `expected`. Never
+  /// spuriously (weft's callers loop, so a spurious return only searches
+  /// again, and it would make every search mode endless). A wait that
+  /// nothing ends is a deadlock to Relacy.
+  void futex_wait(T expected, here w = here::current()) {
+    rl::context& c = rl::ctx();
+    c.sched();
+    c.atomic_thread_fence_seq_cst();
+    H now;
+    {
+      rl::preemption_disabler atomically(c);  // the kernel's check-and-sleep
+      now = a_(at(w)).load(rl::mo_acquire);
+    }
+    if (now == static_cast<H>(expected)) a_.wait(c, false, false, at(w));
+  }
+  /// A futex wake of up to `count` waiters on this word.
+  void futex_wake(int count, here w = here::current()) {
+    rl::context& c = rl::ctx();
+    c.sched();
+    c.atomic_thread_fence_seq_cst();
+    a_.wake(c, count, at(w));
+  }
+
  private:
   // Relacy follows C++11's rule that a CAS's failure order is no stronger
   // than its success order, and models a release CAS's failure as relaxed
@@ -207,6 +231,19 @@ using atomic = weft::model::atomic<T>;
 inline void atomic_fence(std::memory_order order,
                          std::source_location where = std::source_location::current()) {
   rl::atomic_thread_fence(weft::model::relacy_order(order), weft::model::at(where));
+}
+/// The futex calls on a model word (detail/futex.hpp's, for std::atomic,
+/// are declared but not used in a model build).
+inline void futex_wait(atomic<std::uint32_t>& word, std::uint32_t expected) { word.futex_wait(expected); }
+inline void futex_wake(atomic<std::uint32_t>* word, int count) { word->futex_wake(count); }
+inline void futex_wake_all(atomic<std::uint32_t>* word) { word->futex_wake(1 << 20); }
+/// The asymmetric fences in their symmetric form (asymmetric_fence.hpp):
+/// membarrier is outside the memory model.
+inline void light_fence(std::source_location where = std::source_location::current()) {
+  atomic_fence(std::memory_order_seq_cst, where);
+}
+inline void heavy_fence(std::source_location where = std::source_location::current()) {
+  atomic_fence(std::memory_order_seq_cst, where);
 }
 /// A wait loop's look: lets Relacy run another thread.
 inline void wait_pause(unsigned&) { rl::yield(1, RL_INFO); }

@@ -28,6 +28,7 @@
 
 #include <atomic>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/config.hpp>
 
 namespace weft::detail {
@@ -42,7 +43,9 @@ inline std::atomic<bool> g_heavy_fence_ready{false};
 /// Registers membarrier if the system has it (once; thread-safe).
 void enable_asymmetric_fences() noexcept;
 
-#if !WEFT_TSAN
+// A model-checking build (detail/atomic.hpp) provides both fences itself,
+// in their symmetric form: membarrier is outside the memory model.
+#if !WEFT_TSAN && !WEFT_MODEL_CHECK
 /// The frequent side of an asymmetric Dekker pair.
 inline void light_fence() noexcept {
   if (g_heavy_fence_ready.load(std::memory_order_relaxed)) {

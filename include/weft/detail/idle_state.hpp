@@ -9,7 +9,9 @@
 //   parker: epoch = epoch_; sleepers_ += 1 (seq_cst RMW); heavy fence; look
 //           for work once more; if none, futex_wait(epoch_, epoch).
 // The fences are asymmetric (asymmetric_fence.hpp): every push pays a
-// compiler barrier, every park a membarrier.
+// compiler barrier, every park a membarrier. The model check of this
+// protocol (tests/model/idle_model.cpp) runs it with both as seq_cst
+// fences, the symmetric form: membarrier is outside the memory model.
 // If the pusher's reads miss the parker's increment, the parker's second
 // look sees the item. A wake between the second look and futex_wait bumps
 // epoch_, so futex_wait returns at once. A searching worker that parks also
@@ -19,6 +21,7 @@
 #include <cstdint>
 
 #include <weft/detail/asymmetric_fence.hpp>
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/config.hpp>
 #include <weft/detail/futex.hpp>
 
@@ -71,8 +74,8 @@ class idle_state {
     // seq_cst: pairs with the seq_cst RMW in notify_work_available() (TSan
     // variant) or, with the heavy fence after it, with its light fence.
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-#if !WEFT_TSAN
-    heavy_fence();
+#if !WEFT_TSAN && !defined(WEFT_WEAKEN_idle_park_fence)
+    heavy_fence();  // (a model test's build may drop it: it must be caught)
 #endif
     return epoch;
   }
@@ -82,13 +85,54 @@ class idle_state {
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  /// The worker's side of the protocol: searches `search_rounds` times,
+  /// then parks after a second look, and searches again when woken; until
+  /// it finds work (returned) or is told to exit (a null item). `worker`
+  /// provides find(), exiting() (an acquire), pause() between rounds,
+  /// second_look() (find() and whatever the worker does first, after the
+  /// epoch is read) and sleep(*this, epoch) (calls park(epoch)).
+  template <class Worker>
+  auto wait_for_work(Worker& worker, std::uint32_t search_rounds) -> decltype(worker.find()) {
+    for (;;) {
+      // Search first, also right after a wake-up: a woken worker is a
+      // searcher, so the hand-over below chains wake-ups while work remains.
+      begin_search();
+      for (std::uint32_t round = 0; round < search_rounds; ++round) {
+        if (auto item = worker.find()) {
+          // A push that saw this worker searching did not wake anyone,
+          // counting on it; it found work, so the last searcher hands the
+          // search over to a sleeper (tokio's rule). Without this a task
+          // could wait in a queue while its only possible runner sleeps.
+          if (end_search()) notify_work_available();
+          return item;
+        }
+        if (worker.exiting()) break;
+        worker.pause();
+      }
+      end_search();
+      const std::uint32_t epoch = prepare_park();
+      if (auto item = worker.second_look()) {
+        cancel_park();
+        // As above: there may be more, and a push may have skipped its
+        // wake counting on this worker.
+        notify_work_available();
+        return item;
+      }
+      if (worker.exiting()) {
+        cancel_park();
+        return {};
+      }
+      worker.sleep(*this, epoch);
+    }
+  }
+
  private:
   // Written by workers entering and leaving their search; read by pushers.
-  alignas(k_cache_line) std::atomic<std::uint32_t> searching_{0};
+  alignas(k_cache_line) atomic<std::uint32_t> searching_{0};
   // Written by workers parking and unparking; read by pushers.
-  std::atomic<std::uint32_t> sleepers_{0};
+  atomic<std::uint32_t> sleepers_{0};
   // The futex word: bumped by every wake; parked workers wait on it.
-  alignas(k_cache_line) std::atomic<std::uint32_t> epoch_{0};
+  alignas(k_cache_line) atomic<std::uint32_t> epoch_{0};
 };
 
 }  // namespace weft::detail
