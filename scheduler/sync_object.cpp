@@ -24,6 +24,11 @@ void sync_object::withdraw(sync_waiter& w) noexcept {
         if (list.empty()) on_list_emptied(list);
         break;
       }
+#ifdef WEFT_WEAKEN_withdraw_granted
+      // Deliberately broken, in a model test's build only: it must be caught.
+      case wait_status::granted:
+        break;
+#endif
       default:  // granted or refused: its resumption is under way
         return;
     }

@@ -1,9 +1,12 @@
 #pragma once
 // weft's protocols under the Relacy model checker: what
 // weft/detail/atomic.hpp provides in a model build (WEFT_MODEL_CHECK), that
-// is std::atomic's interface over Relacy's atomics, and a wait loop's pause
-// as a Relacy yield. Include this first in a model test: every standard
-// header goes in before Relacy's, whose macros rename the memory orders.
+// is std::atomic's interface over Relacy's atomics, fences, a wait loop's
+// pause as a Relacy yield and std::mutex's interface over Relacy's mutex;
+// also the futex calls, the asymmetric fences in their symmetric form, and
+// how a model program searches and reports. Include this first in a model
+// test: every standard header goes in before Relacy's, whose macros rename
+// the memory orders.
 
 #include <atomic>
 #include <cstddef>
@@ -87,6 +90,14 @@ class atomic {
   T exchange(T v, std::memory_order o = std::memory_order_seq_cst, here w = here::current()) {
     return static_cast<T>(a_(at(w)).exchange(static_cast<H>(v), relacy_order(o)));
   }
+  bool compare_exchange_weak(T& expected, T desired, std::memory_order order = std::memory_order_seq_cst,
+                             here w = here::current()) {
+    return compare_exchange(true, expected, desired, order, failure_order_of(order), w);
+  }
+  bool compare_exchange_strong(T& expected, T desired, std::memory_order order = std::memory_order_seq_cst,
+                               here w = here::current()) {
+    return compare_exchange(false, expected, desired, order, failure_order_of(order), w);
+  }
   bool compare_exchange_weak(T& expected, T desired, std::memory_order success,
                              std::memory_order failure, here w = here::current()) {
     return compare_exchange(true, expected, desired, success, failure, w);
@@ -139,6 +150,12 @@ class atomic {
   // list uses. Such a failure is modelled as a relaxed one followed by a
   // fence of the failure order: a little stronger than the real thing (the
   // fence also orders the thread's earlier relaxed loads), never weaker.
+  // As std::atomic's one-order compare-exchange derives its failure order.
+  static std::memory_order failure_order_of(std::memory_order order) {
+    if (order == std::memory_order_acq_rel) return std::memory_order_acquire;
+    if (order == std::memory_order_release) return std::memory_order_relaxed;
+    return order;
+  }
   static bool failure_allowed(rl::memory_order success, rl::memory_order failure) {
     switch (success) {
       case rl::mo_relaxed:
@@ -164,6 +181,19 @@ class atomic {
   }
 
   mutable rl::atomic<H> a_;
+};
+
+/// std::mutex's interface over Relacy's mutex (for std::lock_guard).
+class mutex {
+  using here = std::source_location;
+
+ public:
+  void lock(here w = here::current()) { m_.lock(at(w)); }
+  bool try_lock(here w = here::current()) { return m_.try_lock(at(w)); }
+  void unlock(here w = here::current()) { m_.unlock(at(w)); }
+
+ private:
+  rl::mutex m_;
 };
 
 /// How a model program searches: Relacy's random scheduler for a number
@@ -228,6 +258,7 @@ int check(const char* name, const search& how) {
 namespace weft::detail {
 template <class T>
 using atomic = weft::model::atomic<T>;
+using protocol_mutex = weft::model::mutex;
 inline void atomic_fence(std::memory_order order,
                          std::source_location where = std::source_location::current()) {
   rl::atomic_thread_fence(weft::model::relacy_order(order), weft::model::at(where));

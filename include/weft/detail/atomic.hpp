@@ -1,12 +1,13 @@
 #pragma once
 // The atomic type of weft's lock-free protocols, and the pause of their
-// wait loops, and their fences. A model-checking build (tests/model/) defines
-// WEFT_MODEL_CHECK to 1 and provides all three itself, over the model checker's
+// wait loops, their fences, and the lock some of them take. A model-checking build (tests/model/) defines
+// WEFT_MODEL_CHECK to 1 and provides all four itself, over the model checker's
 // own atomics, before it includes a protocol's header: the model then runs
-// the protocol's own code. Every other build gets std::atomic, std's fence and a pause:
+// the protocol's own code. Every other build gets std::atomic, std's fence, a pause and std::mutex:
 // the same code as before the seam.
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include <weft/detail/config.hpp>
@@ -20,6 +21,9 @@ namespace weft::detail {
 
 template <class T>
 using atomic = std::atomic<T>;
+
+/// The lock of the protocols that take one (the primitives' wait lists).
+using protocol_mutex = std::mutex;
 
 /// std::atomic_thread_fence, which a model build maps to the model
 /// checker's fence.

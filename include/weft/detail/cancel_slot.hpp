@@ -67,7 +67,8 @@ class cancel_slot {
   /// Owner, after resuming. `word` is the root's state word: if a request
   /// is recorded there, waits for its canceller to leave on_cancel(). The
   /// canceller never blocks, so this is short.
-  void disarm(const atomic<std::uint64_t>& word) noexcept {
+  template <class Word>  // atomic<std::uint64_t>, or a task's std::atomic in a model build
+  void disarm(const Word& word) noexcept {
     waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
     // seq_cst store and load: either the canceller reads the empty slot,
     // or this load sees its request.

@@ -16,12 +16,12 @@
 #include <cstdint>
 #include <exception>
 #include <string_view>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/cancel_slot.hpp>
 #include <weft/detail/config.hpp>
 #include <weft/detail/promise.hpp>
@@ -44,7 +44,9 @@ class future_state final : public cancel_target, public result_slot<T> {
   ~future_state() {
     // A pending future's list may still hold shield waiters that left on a
     // cancel (each holds its own node alive until woken).
+#ifndef WEFT_WEAKEN_future_left_behind
     waiters_.wake_left_behind();
+#endif  // else deliberately broken, in a model test's build only: it must be caught
     free_record(record_of(word_.load(std::memory_order_relaxed)));
 #if WEFT_TSAN
     // TSan variant, as in ~promise_base: the exception object's reference
@@ -152,11 +154,10 @@ class future_state final : public cancel_target, public result_slot<T> {
   /// still pending (`w` then holds the word), false if it is done. A claim
   /// lasts as long as the value's construction, so this waits briefly.
   bool await_unclaimed(std::uint64_t& w) const noexcept {
-    for (int spins = 0;; ++spins) {
+    for (unsigned looks = 0;;) {
       if ((w & k_done) != 0) return false;
       if ((w & k_started) == 0) return true;
-      if (spins > 64) std::this_thread::yield();
-      else cpu_relax();
+      wait_pause(looks);
       w = word_.load(std::memory_order_acquire);
     }
   }
@@ -181,8 +182,8 @@ class future_state final : public cancel_target, public result_slot<T> {
   }
 
   // Written by the claimant (set/fail) and by cancel's CAS; read by all.
-  std::atomic<std::uint64_t> word_{0};
-  std::atomic<std::uint32_t> refs_{1};
+  atomic<std::uint64_t> word_{0};
+  atomic<std::uint32_t> refs_{1};
   // Written by set_exception() before publish(); read after done.
   std::exception_ptr error_;
   // Awaiting tasks, blocked threads and done callbacks (waiter_list.hpp).

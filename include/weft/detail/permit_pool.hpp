@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/sync_waiter.hpp>
 
 namespace weft::detail {
@@ -66,7 +67,7 @@ class permit_pool final : public sync_object {
   /// The owner tag of a mutex (the holding task's root, or null), set by
   /// whoever gives it the permit. Relaxed: read only to refuse a recursive
   /// lock, after an acquire load of the word showed the permit taken.
-  std::atomic<task_state*> holder{nullptr};
+  atomic<task_state*> holder{nullptr};
 
   /// True if the permit of a one-permit pool is taken.
   bool taken() const noexcept {
@@ -82,7 +83,7 @@ class permit_pool final : public sync_object {
   bool give_to_waiter(std::uint64_t limit) noexcept;
   void on_list_emptied(wait_list&) noexcept override;
 
-  std::atomic<std::uint64_t> word_;
+  atomic<std::uint64_t> word_;
   wait_list waiters_;  // under mutex_
 };
 

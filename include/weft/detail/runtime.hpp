@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/config.hpp>
 #include <weft/detail/deque.hpp>
 #include <weft/detail/frame_allocator.hpp>
@@ -278,7 +279,11 @@ inline worker_context* worker_of(const scheduler_base* sched) noexcept {
 }
 
 /// Makes `item` runnable on `sched`; `node` carries it if this thread is
-/// not one of `sched`'s workers.
+/// not one of `sched`'s workers. (A model-checking build, which has no
+/// scheduler, defines it to record what a wake makes runnable.)
+#if WEFT_MODEL_CHECK
+void schedule(scheduler_base* sched, work_item item, work_node& node);
+#else
 inline void schedule(scheduler_base* sched, work_item item, work_node& node) {
   if (worker_context* w = worker_of(sched)) {
     w->push_local(item);
@@ -287,6 +292,7 @@ inline void schedule(scheduler_base* sched, work_item item, work_node& node) {
     sched->inject(node);
   }
 }
+#endif
 
 /// Makes a new independent task runnable on `sched`: on one of its workers
 /// behind the tasks enqueued before it (scheduler_base::enqueue), from any

@@ -8,6 +8,7 @@
 
 #include <weft/errors.hpp>
 #include <weft/detail/access.hpp>
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/promise.hpp>
 #include <weft/detail/task_result.hpp>
@@ -36,9 +37,16 @@ class shield_node final : public waiter, public cancel_target {
   /// End of await_suspend: true if the caller is now suspended (a wake will
   /// resume it), false if a wake came first (resume it at once).
   bool commit_suspend() noexcept {
+#ifdef WEFT_WEAKEN_shield_commit
+    // Deliberately broken, in a model test's build only: it must be caught.
+    state_.store(k_suspended, std::memory_order_release);
+    return true;
+#else
     std::uint32_t expected = k_suspending;
     // acq_rel: pairs with the CAS in resume_once().
-    return state_.compare_exchange_strong(expected, k_suspended, std::memory_order_acq_rel);
+    return state_.compare_exchange_strong(expected, k_suspended, std::memory_order_acq_rel,
+                                          std::memory_order_acquire);
+#endif
   }
   /// await_suspend gives up waiting: nobody else resumes the caller.
   void abandon_suspend() noexcept { state_.store(k_resumed, std::memory_order_relaxed); }
@@ -70,8 +78,8 @@ class shield_node final : public waiter, public cancel_target {
   std::coroutine_handle<> handle_;
   scheduler_base* sched_;
   work_node node_;
-  std::atomic<std::uint32_t> refs_{2};  // the waiter list and the awaiter
-  std::atomic<std::uint32_t> state_{k_suspending};
+  atomic<std::uint32_t> refs_{2};  // the waiter list and the awaiter
+  atomic<std::uint32_t> state_{k_suspending};
 };
 
 /// Trivially destructible (see task_awaiter); the handle's reference was

@@ -87,8 +87,10 @@ inline void free_record(const cancel_record* r) noexcept {
 }
 
 /// Claims the right to move a move-only result out of the task or future
-/// (`noun`) whose state word is `word`; throws if it was taken.
-inline void claim_result(std::atomic<std::uint64_t>& word, const char* what, const char* noun) {
+/// (`noun`) whose state word is `word` (a std::atomic, or a model build's
+/// atomic); throws if it was taken.
+template <class Word>
+void claim_result(Word& word, const char* what, const char* noun) {
   // acq_rel: one claimant wins, and sees the value's writer's writes.
   if ((word.fetch_or(k_result_taken, std::memory_order_acq_rel) & k_result_taken) != 0) {
     throw invalid_state_error(std::string(what) + ": the move-only result of this " + noun +

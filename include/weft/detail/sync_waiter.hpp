@@ -27,6 +27,7 @@
 #include <mutex>
 
 #include <weft/errors.hpp>
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/cancel_slot.hpp>
 #include <weft/detail/promise.hpp>
 #include <weft/detail/runtime.hpp>
@@ -153,11 +154,11 @@ class sync_object {
   /// Under the lock, after a withdrawal emptied `list`.
   virtual void on_list_emptied(wait_list& list) noexcept { static_cast<void>(list); }
 
-  std::mutex mutex_;
+  protocol_mutex mutex_;
 
  private:
   const char* const name_;
-  std::atomic<std::uint32_t> in_wait_{0};
+  atomic<std::uint32_t> in_wait_{0};
 };
 
 /// The protocol of a wait on a primitive, shared by every awaiter: the
