@@ -22,6 +22,7 @@
 #include <utility>
 
 #include <weft/errors.hpp>
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/sync_waiter.hpp>
 
 namespace weft::detail {
@@ -198,7 +199,9 @@ class queue_state final : public sync_object {
     sync_waiter* wake = nullptr;
     {
       std::lock_guard lock(mutex_);
+#ifndef WEFT_WEAKEN_queue_release_reserved
       wake = release_reserved_locked();
+#endif  // else deliberately broken, in a model test's build only: it must be caught
     }
     if (wake != nullptr) wake->resume();
   }
@@ -276,10 +279,10 @@ class queue_state final : public sync_object {
   wait_list pushers_;
   wait_list poppers_;
   // Snapshots for the queries, written under mutex_, read by anyone.
-  std::atomic<std::size_t> size_{0};
-  std::atomic<std::size_t> occupied_{0};
+  atomic<std::size_t> size_{0};
+  atomic<std::size_t> occupied_{0};
   // Written once by close() under mutex_; read by anyone.
-  std::atomic<bool> closed_{false};
+  atomic<bool> closed_{false};
 };
 
 }  // namespace weft::detail
