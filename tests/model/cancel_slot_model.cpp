@@ -13,7 +13,7 @@
 
 #include "relacy_atomic.hpp"
 
-#include <weft/detail/cancel_slot.hpp>
+#include "waiting_task.hpp"
 
 namespace {
 
@@ -33,15 +33,6 @@ struct probe final : weft::detail::cancel_target {
   }
 };
 
-/// The canceller: the request's CAS on the root's word, then pass_on().
-void cancel(atomic<std::uint64_t>& word, cancel_slot& slot) {
-  std::uint64_t w = word.load(std::memory_order_relaxed);
-  while (!word.compare_exchange_weak(w, w | k_cancel_requested, std::memory_order_seq_cst,
-                                     std::memory_order_relaxed)) {
-  }
-  slot.pass_on(weft::cancel_reason{});
-}
-
 struct arm_against_a_cancel : rl::test_suite<arm_against_a_cancel, 2> {
   atomic<std::uint64_t> word;
   cancel_slot slot;
@@ -53,7 +44,7 @@ struct arm_against_a_cancel : rl::test_suite<arm_against_a_cancel, 2> {
       slot.arm(&target, weft::detail::wait_kind::sleep);
       owner_saw_request = (word.load(std::memory_order_seq_cst) & k_cancel_requested) != 0;
     } else {
-      cancel(word, slot);
+      weft::model::request_cancel(word, slot);
     }
   }
   void after() { RL_ASSERT(owner_saw_request || target.calls($).load(rl::mo_relaxed) == 1); }
@@ -70,7 +61,7 @@ struct disarm_against_a_cancel : rl::test_suite<disarm_against_a_cancel, 2> {
       slot.disarm(word);
       target.frame($) = -1;  // the frame that held the target goes on
     } else {
-      cancel(word, slot);
+      weft::model::request_cancel(word, slot);
     }
   }
 };

@@ -22,28 +22,12 @@
 #include <weft/detail/future_state.hpp>
 #include <weft/detail/shield_awaiter.hpp>
 
+#include "waiting_task.hpp"
+
 namespace {
 
-using weft::detail::atomic;
-using weft::detail::cancel_slot;
 using weft::detail::future_state;
-using weft::detail::k_cancel_requested;
 using weft::detail::shield_node;
-
-// How many times a wake made the waiting task runnable (schedule() below);
-// set by each iteration's before().
-rl::atomic<int>* g_scheduled = nullptr;
-
-}  // namespace
-
-namespace weft::detail {
-/// The model's scheduler: a wake that makes the waiting task runnable.
-void schedule(scheduler_base*, work_item, work_node&) {
-  (*g_scheduled)($).fetch_add(1, rl::mo_release);
-}
-}  // namespace weft::detail
-
-namespace {
 
 enum class producer { sets_value, drops_it_pending };
 
@@ -51,13 +35,11 @@ template <producer Producer>
 struct shield_against_cancel_and_end
     : rl::test_suite<shield_against_cancel_and_end<Producer>, 3> {
   future_state<int>* fut = nullptr;
-  atomic<std::uint64_t> word;  // the waiting task's state word
-  cancel_slot slot;            // and its cancel slot
-  rl::atomic<int> scheduled{0};
+  weft::model::waiting_task task;
   bool suspended = false;
 
   void before() {
-    g_scheduled = &scheduled;
+    task.make_current();
     fut = new future_state<int>;  // the producer's reference
     fut->add_ref();               // the awaiter's
   }
@@ -65,43 +47,31 @@ struct shield_against_cancel_and_end
   // As future_shield_awaiter: await_suspend, then (resumed) await_resume.
   void await_shield() {
     auto* node = new shield_node(std::coroutine_handle<>{}, nullptr);
-    slot.arm(node, weft::detail::wait_kind::shield);
-    if ((word.load(std::memory_order_seq_cst) & k_cancel_requested) == 0 && fut->waiters().add(node)) {
+    task.slot.arm(node, weft::detail::wait_kind::shield);
+    if (!task.cancellation_point() && fut->waiters().add(node)) {
       suspended = node->commit_suspend();
     } else {
       node->release();  // the waiter list's reference: never registered
       node->abandon_suspend();
     }
-    if (suspended) {
-      // Suspended until a wake schedules the task.
-      while (scheduled($).load(rl::mo_acquire) == 0) rl::yield(1, $);
-    }
-    slot.disarm(word);
+    if (suspended) task.wait_until_scheduled();
+    task.slot.disarm(task.word);
     node->release();
     fut->release();
-  }
-
-  // The task's canceller: the request's CAS on its word, then pass_on().
-  void cancel_the_waiter() {
-    std::uint64_t w = word.load(std::memory_order_relaxed);
-    while (!word.compare_exchange_weak(w, w | k_cancel_requested, std::memory_order_seq_cst,
-                                       std::memory_order_relaxed)) {
-    }
-    slot.pass_on(weft::cancel_reason{});
   }
 
   void thread(unsigned index) {
     if (index == 0) {
       await_shield();
     } else if (index == 1) {
-      cancel_the_waiter();
+      task.cancel();
     } else {
       if constexpr (Producer == producer::sets_value) RL_ASSERT(fut->set_value(42));
       fut->release();
     }
   }
 
-  void after() { RL_ASSERT(scheduled($).load(rl::mo_relaxed) == (suspended ? 1 : 0)); }
+  void after() { RL_ASSERT(task.times_scheduled() == (suspended ? 1 : 0)); }
 };
 
 using set_value = shield_against_cancel_and_end<producer::sets_value>;

@@ -24,73 +24,44 @@
 #include "../../scheduler/permit_pool.cpp"
 #include "../../scheduler/sync_object.cpp"
 
+#include "waiting_task.hpp"
+
 namespace {
 
-using weft::detail::atomic;
-using weft::detail::cancel_slot;
-using weft::detail::k_cancel_requested;
 using weft::detail::permit_pool;
 using weft::detail::sync_wait;
 using weft::detail::wait_status;
 
-// How many times the waiting task was made runnable (schedule() below).
-rl::atomic<int>* g_scheduled = nullptr;
-
-}  // namespace
-
-namespace weft::detail {
-/// The model's scheduler: a grant or a withdrawal resumes the task.
-void schedule(scheduler_base*, work_item, work_node&) {
-  (*g_scheduled)($).fetch_add(1, rl::mo_release);
-}
-}  // namespace weft::detail
-
-namespace {
-
 struct wait_against_give_and_cancel : rl::test_suite<wait_against_give_and_cancel, 3> {
   permit_pool pool{0, "semaphore"};
-  atomic<std::uint64_t> word;  // the waiting task's state word
-  cancel_slot slot;            // and its cancel slot
+  weft::model::waiting_task task;
   sync_wait::node_type waiter;
-  rl::atomic<int> scheduled{0};
   bool suspended = false;
   bool holds = false;  // the task ends holding the permit
   bool cancelled = false;
 
-  void before() { g_scheduled = &scheduled; }
-
-  bool cancellation_point() { return (word.load(std::memory_order_seq_cst) & k_cancel_requested) != 0; }
+  void before() { task.make_current(); }
 
   // As permit_awaiter: await_ready, await_suspend, await_resume.
   void acquire() {
     bool took = false;
-    if (!cancellation_point()) {
+    if (!task.cancellation_point()) {
       took = pool.try_take();
       if (!took) {
         waiter.owner = &pool;
-        slot.arm(&waiter, weft::detail::wait_kind::semaphore);
-        if (!cancellation_point()) suspended = pool.take_or_enqueue(waiter);
-        if (suspended) {
-          while (scheduled($).load(rl::mo_acquire) == 0) rl::yield(1, $);
-        }
-        slot.disarm(word);
+        task.slot.arm(&waiter, weft::detail::wait_kind::semaphore);
+        if (!task.cancellation_point()) suspended = pool.take_or_enqueue(waiter);
+        if (suspended) task.wait_until_scheduled();
+        task.slot.disarm(task.word);
       }
     }
     holds = took || waiter.status == wait_status::granted;
-    cancelled = cancellation_point();
+    cancelled = task.cancellation_point();
     if (cancelled && holds) {
       RL_ASSERT(pool.give());  // a cancelled wait takes nothing
       holds = false;
     }
     sync_wait::leave(waiter);
-  }
-
-  void cancel_the_waiter() {
-    std::uint64_t w = word.load(std::memory_order_relaxed);
-    while (!word.compare_exchange_weak(w, w | k_cancel_requested, std::memory_order_seq_cst,
-                                       std::memory_order_relaxed)) {
-    }
-    slot.pass_on(weft::cancel_reason{});
   }
 
   void thread(unsigned index) {
@@ -99,12 +70,12 @@ struct wait_against_give_and_cancel : rl::test_suite<wait_against_give_and_cance
     } else if (index == 1) {
       RL_ASSERT(pool.give());
     } else {
-      cancel_the_waiter();
+      task.cancel();
     }
   }
 
   void after() {
-    RL_ASSERT(scheduled($).load(rl::mo_relaxed) == (suspended ? 1 : 0));
+    RL_ASSERT(task.times_scheduled() == (suspended ? 1 : 0));
     RL_ASSERT(pool.available() + (holds ? 1 : 0) == 1);
     RL_ASSERT(!(holds && cancelled));
   }

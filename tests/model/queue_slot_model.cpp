@@ -20,64 +20,44 @@
 // The withdrawal of a cancelled waiter, from the library's source.
 #include "../../scheduler/sync_object.cpp"
 
+#include "waiting_task.hpp"
+
 namespace {
 
-using weft::detail::atomic;
-using weft::detail::cancel_slot;
-using weft::detail::k_cancel_requested;
 using weft::detail::push_waiter;
 using weft::detail::queue_state;
 using weft::detail::sync_wait;
 using weft::detail::wait_status;
 
-rl::atomic<int>* g_scheduled = nullptr;  // set by each iteration's before()
-
-}  // namespace
-
-namespace weft::detail {
-/// The model's scheduler: a grant or a withdrawal resumes the task.
-void schedule(scheduler_base*, work_item, work_node&) {
-  (*g_scheduled)($).fetch_add(1, rl::mo_release);
-}
-}  // namespace weft::detail
-
-namespace {
-
 struct push_against_pop_and_cancel : rl::test_suite<push_against_pop_and_cancel, 3> {
   queue_state<int> queue{1};
-  atomic<std::uint64_t> word;  // the pushing task's state word
-  cancel_slot slot;            // and its cancel slot
+  weft::model::waiting_task task;
   push_waiter waiter;
-  rl::atomic<int> scheduled{0};
   bool suspended = false;
   bool queued = false;  // the pusher's value went into the queue
   bool cancelled = false;
 
   void before() {
-    g_scheduled = &scheduled;
+    task.make_current();
     RL_ASSERT(queue.try_push(1));  // full
   }
-
-  bool cancellation_point() { return (word.load(std::memory_order_seq_cst) & k_cancel_requested) != 0; }
 
   // As push_awaiter: await_ready, await_suspend, await_resume.
   void push() {
     const int value = 2;
-    bool ready = cancellation_point();
+    bool ready = task.cancellation_point();
     if (!ready) {
       static_cast<void>(queue.push_or_wait(waiter, value, false));
       ready = waiter.pushed || waiter.status != wait_status::fresh;
     }
     if (!ready) {
       waiter.owner = &queue;
-      slot.arm(&waiter, weft::detail::wait_kind::queue_push);
-      if (!cancellation_point()) suspended = queue.push_or_wait(waiter, value, true);
-      if (suspended) {
-        while (scheduled($).load(rl::mo_acquire) == 0) rl::yield(1, $);
-      }
-      slot.disarm(word);
+      task.slot.arm(&waiter, weft::detail::wait_kind::queue_push);
+      if (!task.cancellation_point()) suspended = queue.push_or_wait(waiter, value, true);
+      if (suspended) task.wait_until_scheduled();
+      task.slot.disarm(task.word);
     }
-    cancelled = cancellation_point();
+    cancelled = task.cancellation_point();
     if (waiter.pushed) {
       queued = true;
       return;
@@ -93,14 +73,6 @@ struct push_against_pop_and_cancel : rl::test_suite<push_against_pop_and_cancel,
     sync_wait::leave(waiter);
   }
 
-  void cancel_the_pusher() {
-    std::uint64_t w = word.load(std::memory_order_relaxed);
-    while (!word.compare_exchange_weak(w, w | k_cancel_requested, std::memory_order_seq_cst,
-                                       std::memory_order_relaxed)) {
-    }
-    slot.pass_on(weft::cancel_reason{});
-  }
-
   void thread(unsigned index) {
     if (index == 0) {
       push();
@@ -108,12 +80,12 @@ struct push_against_pop_and_cancel : rl::test_suite<push_against_pop_and_cancel,
       const auto first = queue.try_pop();
       RL_ASSERT(first.has_value() && *first == 1);
     } else {
-      cancel_the_pusher();
+      task.cancel();
     }
   }
 
   void after() {
-    RL_ASSERT(scheduled($).load(rl::mo_relaxed) == (suspended ? 1 : 0));
+    RL_ASSERT(task.times_scheduled() == (suspended ? 1 : 0));
     RL_ASSERT(!(queued && cancelled && !waiter.pushed));  // a cancelled wait queues nothing
     const auto second = queue.try_pop();
     RL_ASSERT(second.has_value() == queued);
