@@ -112,6 +112,8 @@ void scheduler_core::cancel_drain_join() noexcept {
   // From here on suspension points cancel their task and queued tasks are
   // dropped (their run() requests shutdown cancellation before starting).
   stopping_.store(true, std::memory_order_relaxed);
+  // Suspension points look at stopping_ when the epoch has moved.
+  cancels_.advance();
   // acq_rel: admissions after this fail; pairs with admit_task().
   live_.fetch_or(k_live_stopping, std::memory_order_acq_rel);
   // Sleeping tasks wake now and meet their cancellation.

@@ -261,6 +261,12 @@ class probe_target final : public weft::detail::cancel_target {
   std::atomic<long> touched_after_disarm{0};
 };
 
+/// The part of a scheduler a bare task_state touches (its cancel epoch),
+/// without workers.
+struct bare_scheduler final : weft::detail::scheduler_base {
+  bare_scheduler() : scheduler_base(false, 1) {}
+};
+
 TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther) {
   using weft::detail::task_state;
   const std::uint64_t seed = test_seed(4);
@@ -282,12 +288,15 @@ TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther
     }
   });
   std::uint64_t r = splitmix(seed);
+  bare_scheduler sched;
   for (long round = 0; round < rounds; ++round) {
-    // A started combinator child: a request neither ends it nor touches its
-    // scheduler, it only records and passes on.
+    // A started combinator child without a parent: a request neither ends
+    // it nor touches its scheduler beyond the cancel epoch, it only records
+    // and passes on.
     state = std::construct_at(
         reinterpret_cast<task_state*>(storage), std::coroutine_handle<>{}, end,
-        weft::detail::child_root{nullptr, nullptr, 0, weft::detail::unstarted_cancel::run_body,
+        weft::detail::child_root{&sched, nullptr, nullptr, 0, 0,
+                                 weft::detail::unstarted_cancel::run_body,
                                  std::chrono::steady_clock::time_point::max(), false});
     target.alive.store(true, std::memory_order_relaxed);
     target.calls.store(0, std::memory_order_relaxed);

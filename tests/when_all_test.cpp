@@ -425,3 +425,109 @@ TEST(WhenAll, CallerCancelRacingChildrenCompletionGivesValuesOrCancelledError) {
   EXPECT_EQ(counted::live.load(), 0);
   EXPECT_EQ(counted::double_destroyed.load(), 0);
 }
+
+// ---- a cancel reaches the children that never suspended, and those that
+// block after it, through every level of nesting
+
+namespace {
+
+/// Two levels of when_all below the caller; each grandchild runs `leaf`.
+template <class Leaf>
+weft::task<void> nested_twice(Leaf leaf, std::atomic<int>& running) {
+  auto middle = [](Leaf leaf, std::atomic<int>& running) -> weft::task<void> {
+    co_await weft::when_all(leaf(running), leaf(running));
+  };
+  co_await weft::when_all(middle(leaf, running), middle(leaf, running));
+}
+
+}  // namespace
+
+TEST(WhenAll, AGrandchildThatNeverSuspendsSeesTheCallersCancelAtItsNextCheck) {
+  weft::scheduler sched{2};
+  // Each grandchild spins on the check alone: nothing suspends, so only
+  // the check can tell it the caller was cancelled.
+  auto spin = [](std::atomic<int>& running) -> weft::task<void> {
+    running.fetch_add(1);
+    while (!weft::this_task::cancellation_requested()) std::this_thread::yield();
+    running.fetch_add(100);
+    weft::this_task::throw_if_cancelled();
+    co_return;
+  };
+  std::atomic<int> running{0};
+  auto h = sched.spawn(nested_twice(spin, running));
+  // Two workers run two spinning grandchildren; the other two wait queued
+  // (a queued child then ends unrun, its parent's cancel taken at its start).
+  ASSERT_TRUE(weft_test::eventually([&] { return running.load() >= 2; }));
+  h.cancel("stop spinning");
+  h.wait();
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_GE(running.load() / 100, 2) << "every grandchild that ran saw the cancel";
+  WEFT_EXPECT_THROW_NAMING(h.result(), weft::cancelled_error, "stop spinning");
+}
+
+TEST(WhenAll, AGrandchildThatBlocksAfterTheCallersCancelIsCancelledAtOnceWithItsReason) {
+  weft::scheduler sched{2};
+  static std::atomic<bool> cancelled_by_test{false};
+  static std::optional<weft::cancel_reason> seen[4];
+  static std::atomic<int> index{0};
+  cancelled_by_test = false;
+  index = 0;
+  // Each grandchild starts, waits without a suspension point until the test
+  // has cancelled the caller, then blocks for an hour: the sleep must not
+  // start, or must be cut short at once.
+  auto late_sleeper = [](std::atomic<int>& running) -> weft::task<void> {
+    const int me = index.fetch_add(1);
+    running.fetch_add(1);
+    while (!cancelled_by_test.load()) std::this_thread::yield();
+    try {
+      co_await weft::sleep_for(std::chrono::hours(1));
+    } catch (const weft::cancelled_error& e) {
+      seen[me] = e.reason();
+      throw;
+    }
+  };
+  std::atomic<int> running{0};
+  auto h = sched.spawn(nested_twice(late_sleeper, running));
+  ASSERT_TRUE(weft_test::eventually([&] { return running.load() >= 2; }));
+  h.cancel("stop sleeping");
+  cancelled_by_test = true;
+  h.wait();  // hangs (the guard reports it) if a sleep was not cut short
+  EXPECT_TRUE(h.cancelled());
+  for (int i = 0; i < index.load(); ++i) {
+    ASSERT_TRUE(seen[i].has_value()) << "grandchild " << i << " slept through the cancel";
+    EXPECT_EQ(seen[i]->kind, weft::cancel_kind::parent_cancelled);
+    EXPECT_EQ(seen[i]->message, "stop sleeping");
+  }
+}
+
+TEST(WhenAll, AGrandchildBlockedBeforeTheCallersCancelIsWokenWhileItsCousinRuns) {
+  // One grandchild sleeps (its wait reaches the caller's slot through both
+  // joins), its cousin spins on the check: the cancel wakes the first at
+  // once and the second at its next check, many times over.
+  weft::scheduler sched{2};
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> asleep{0};
+    child_probe sleeper, uncle;
+    auto spin = [](std::atomic<int>& a) -> weft::task<int> {
+      a.fetch_add(1);
+      while (!weft::this_task::cancellation_requested()) std::this_thread::yield();
+      weft::this_task::throw_if_cancelled();
+      co_return 0;
+    };
+    auto middle = [](child_probe& p, std::atomic<int>& a, decltype(spin) s) -> weft::task<void> {
+      co_await weft::when_all(sleep_for_an_hour(p, &a), s(a));
+    };
+    auto top = [](child_probe& p, child_probe& u, std::atomic<int>& a, decltype(spin) s,
+                  decltype(middle) m) -> weft::task<void> {
+      co_await weft::when_all(m(p, a, s), sleep_for_an_hour(u, &a));
+    };
+    auto h = sched.spawn(top(sleeper, uncle, asleep, spin, middle));
+    ASSERT_TRUE(weft_test::eventually([&] { return asleep.load() == 3; }));
+    h.cancel("round over");
+    h.wait();
+    ASSERT_TRUE(h.cancelled()) << "round " << round;
+    ASSERT_TRUE(sleeper.seen.has_value()) << "round " << round;
+    EXPECT_EQ(sleeper.seen->message, "round over");
+    ASSERT_TRUE(uncle.seen.has_value()) << "round " << round;
+  }
+}

@@ -16,7 +16,12 @@
 // after disarm returns, the canceller no longer touches the target, which
 // may live in the frame that goes on.
 //
-// Fields: slot_ written by the owner only, read by the canceller;
+// A task suspended in a join is the exception: its slot is armed with the
+// join by the first descendant that blocks (arm_for_descendant, the same
+// pair with that descendant in the owner's place), or never.
+//
+// Fields: slot_ written by the owner (or, for a join, a descendant), read
+// by the canceller;
 // propagated_ written by the canceller only, read by the owner's disarm;
 // waiting_on_ written by the owner, read by dump() on any thread.
 
@@ -82,6 +87,46 @@ class cancel_slot {
     // acquire: pairs with the release at the end of pass_on().
     for (unsigned looks = 0; !propagated_.load(std::memory_order_acquire);) wait_pause(looks);
   }
+
+  /// A descendant that is about to block, for the owner suspended in
+  /// `join` (the owner's slot holds nothing or `join` while its children
+  /// run): arms the slot with the join unless another descendant did.
+  /// True if this call armed it; the caller then re-reads the owner's word
+  /// (the Dekker pair of arm()) and carries the arming further up. False:
+  /// the descendant that armed it did both.
+  bool arm_for_descendant(cancel_target* join) noexcept {
+    const auto target = reinterpret_cast<std::uintptr_t>(join);
+    // relaxed: whoever armed it re-read the word after its seq_cst CAS.
+    if (slot_.load(std::memory_order_relaxed) == target) return false;
+    waiting_on_.store(wait_kind::join, std::memory_order_relaxed);
+    std::uintptr_t empty = 0;
+    // seq_cst: the descendant's half of the Dekker pair, as in arm().
+#ifdef WEFT_WEAKEN_cancel_slot_arm_for_descendant
+    // Deliberately broken, in a model test's build only: it must be caught.
+    return slot_.compare_exchange_strong(empty, target, std::memory_order_release,
+                                         std::memory_order_relaxed);
+#else
+    return slot_.compare_exchange_strong(empty, target, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed);
+#endif
+  }
+
+  /// Owner, after its join ended: as disarm() if a descendant armed the
+  /// slot, else nothing (no canceller can reach the join through it). The
+  /// descendants' arming happened before their ends, which happened before
+  /// the join resumed the owner, so a relaxed load sees it.
+  template <class Word>
+  void disarm_join(const Word& word) noexcept {
+    if (slot_.load(std::memory_order_relaxed) != 0) {
+      disarm(word);
+    } else {
+      waiting_on_.store(wait_kind::nothing, std::memory_order_relaxed);
+    }
+  }
+
+  /// Owner, as it suspends in a join whose slot descendants arm lazily:
+  /// what it waits on, for dump().
+  void note_join() noexcept { waiting_on_.store(wait_kind::join, std::memory_order_relaxed); }
 
   /// The canceller whose CAS set the flag (once per root), after it: passes
   /// the request to the armed target, if any.

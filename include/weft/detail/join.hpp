@@ -43,7 +43,7 @@ child_value_t<T> take_child_value(promise<T>& p) {
   }
 }
 
-class join_base : public join_point, public cancel_target {
+class join_base : public join_point {
  public:
   enum class mode : std::uint8_t { all, any };
 
@@ -64,8 +64,13 @@ class join_base : public join_point, public cancel_target {
   std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
     parent_ = parent;
     ends_.start(count_);
+    // The children look at the parent's word (and up) when the cancel epoch
+    // moved since the parent last looked; the parent's slot stays empty
+    // unless one of them blocks (cancel_epoch.hpp).
     child_root how{root_->sched_,
                    this,
+                   shares_cancel_ ? root_ : nullptr,
+                   root_->seen_epoch(),
                    0,
                    child_policy_,
                    std::min(root_->deadline_, child_deadline_),
@@ -75,12 +80,7 @@ class join_base : public join_point, public cancel_target {
       children_[i]->become_root(how);
     }
     before_start();
-    if (shares_cancel_) {
-      root_->arm_cancel_target(this, wait_kind::join);
-      // After arming (Dekker pair with request_cancel): a cancel recorded
-      // before is passed on here; children then end without running.
-      if (root_->cancellation_point()) on_cancel(task_state::reason_in(root_->load()));
-    }
+    if (shares_cancel_) root_->note_join();
     worker_context* w = tls_worker;
     // Pushed last-first so the second child is popped next by this worker.
     for (std::uint32_t i = count_; i-- > 1;) w->deque.push(as_work(&children_[i]->state_));
@@ -152,13 +152,13 @@ class join_base : public join_point, public cancel_target {
 
   /// The parent was cancelled while waiting: so is every child.
   void on_cancel(const cancel_reason&) noexcept override {
-    cancel_children([this] { return passed_on_record(); }, nullptr);
+    cancel_children([this] { return task_state::passed_on_record(*root_); }, nullptr);
   }
 
   /// After resuming: stop receiving cancels (waits out a running on_cancel).
   void leave() noexcept {
     enter(root_);
-    if (shares_cancel_) root_->disarm_cancel_target();
+    if (shares_cancel_) root_->leave_join();
   }
 
   bool decided() const noexcept { return decided_.load(std::memory_order_relaxed); }
@@ -192,10 +192,10 @@ class join_base : public join_point, public cancel_target {
         cancel_children(
             [&] { return make_record(cancel_kind::sibling_failed, failure_message(child)); },
             &child);
-      } else if ((root_->load() & k_cancel_requested) != 0) {
-        // The child ended because the parent is being cancelled: the
-        // siblings get the parent's reason, not "finished first".
-        cancel_children([this] { return passed_on_record(); }, &child);
+      } else if (const task_state* up = root_->cancelled_or_ancestor()) {
+        // The child ended because the parent (or an ancestor) is being
+        // cancelled: the siblings get that reason, not "finished first".
+        cancel_children([up] { return task_state::passed_on_record(*up); }, &child);
       } else {
         cancel_children(
             [&] {
@@ -257,18 +257,6 @@ class join_base : public join_point, public cancel_target {
  private:
   static std::string failure_message(const task_state& child) {
     return with_cause("a sibling failed", child.error());
-  }
-
-  /// The record for children cancelled because the parent is (its
-  /// cancellation is requested): the parent's own record if it is a
-  /// parent_cancelled one already, so every join below the top of a
-  /// cancelled subtree shares the record its top's join made. Holds one
-  /// reference. (The parent's word holds the one it is shared from: the
-  /// parent's frame outlives this join, and the word never lets go of it.)
-  const cancel_record* passed_on_record() const {
-    const cancel_record* parent = task_state::record_in(root_->load());
-    if (parent->reason.kind == cancel_kind::parent_cancelled) return share_record(parent);
-    return make_record(cancel_kind::parent_cancelled, parent->reason.message);
   }
 
   /// Cancels every child but `except` with the record `make()` returns

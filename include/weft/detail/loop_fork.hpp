@@ -2,8 +2,9 @@
 // The fork of a parallel loop's node: when_all of its two halves, except
 // that a stopped loop unwinds without exceptions.
 //
-// A cancel of the task awaiting a loop reaches every node (the joins pass
-// it down, so this_task::cancellation_requested() in a body sees it), and
+// A cancel of the task awaiting a loop reaches every node (each finds it
+// at its next check, cancel_epoch.hpp, so this_task::cancellation_requested()
+// in a body sees it), and
 // the nodes' leaves then return without running their chunks. A plain
 // when_all would throw cancelled_error at every level on the way up, and
 // every level's parent would rethrow it: two C++ throws per level, tens

@@ -17,7 +17,7 @@
 // task's cancellation (an atomic load each), so no leaf starts after a
 // body's exception was recorded (in the catch that receives it, after the
 // body's unwinding) or after the awaiting task's cancel reached this part
-// of the tree (the cancel walks down the joins before cancel() returns). A
+// of the tree (a check after cancel() returned sees it: cancel_epoch.hpp). A
 // stopped part returns without its result instead of throwing
 // (loop_fork.hpp), and the top frame throws once.
 //
@@ -86,8 +86,8 @@ struct loop_control {
   const std::size_t grain;
 
   /// Before each leaf: whether the loop may start it. Not after a body
-  /// threw, nor once this part's task is cancelled (the cancel of the
-  /// awaiting task reaches every part before cancel() returns).
+  /// threw, nor once this part's task is cancelled (a check after the
+  /// awaiting task's cancel() returned sees it, cancel_epoch.hpp).
   bool may_start() {
     if (failed_.load(std::memory_order_relaxed)) return false;
     task_state& self = current_task("a weft parallel loop");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/cancel_epoch.hpp>
 #include <weft/detail/config.hpp>
 #include <weft/detail/deque.hpp>
 #include <weft/detail/frame_allocator.hpp>
@@ -70,6 +71,10 @@ class scheduler_base {
 
   /// True once ~scheduler() began: suspension points then cancel their task.
   bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+
+  /// Advanced by every first cancel request of a task of this scheduler
+  /// and by its shutdown (cancel_epoch.hpp).
+  cancel_epoch& cancels() noexcept { return cancels_; }
 
   // ---- admission and terminal accounting (admission.cpp)
 
@@ -165,9 +170,11 @@ class scheduler_base {
   // Takes n from the live count (the same last-touch rule).
   void release_live(std::uint32_t n) noexcept;
 
-  // Written once by ~scheduler(); read at every suspension point (a line of
-  // its own: live_ is written all the time).
+  // Written once by ~scheduler(), read when the cancel epoch moved; the
+  // epoch is read at every suspension point and written by cancels only
+  // (a line of their own: live_ is written all the time).
   alignas(k_cache_line) std::atomic<bool> stopping_{false};
+  cancel_epoch cancels_;
   // Bits 0-30: tasks admitted and not yet terminal, plus the credits that
   // workers hold (see worker_context::live_credits): RMW by admissions and
   // terminal transitions on other threads, and by workers a batch at a

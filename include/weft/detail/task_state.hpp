@@ -38,7 +38,9 @@ struct body_end {
 /// Where a task started by a combinator (when_all, when_any) reports its
 /// end instead of publishing to handles. Returns the coroutine to continue
 /// with on this worker (the parent, when this was the last child), or null.
-class join_point {
+/// As a cancel target: what a cancel of the parent does to the children,
+/// once a blocked descendant armed the parent's slot with it.
+class join_point : public cancel_target {
  public:
   /// `child` ended; its outcome_ and result are written.
   virtual std::coroutine_handle<> child_done(task_state& child) noexcept = 0;
@@ -63,6 +65,11 @@ struct spawned_root {
 struct child_root {
   scheduler_base* sched;
   join_point* join;
+  // The task suspended in the join whose cancellation reaches the child
+  // (null where it does not: uncancellable), and the cancel epoch up to
+  // which it found none asked (cancel_epoch.hpp).
+  task_state* parent;
+  std::uint64_t seen_epoch;
   std::uint32_t index;          // the child's position in its join
   unstarted_cancel unstarted;   // what a cancel before it starts does
   std::chrono::steady_clock::time_point deadline;
@@ -84,9 +91,11 @@ class task_state final : public cancel_target {
         frame_(frame),
         end_(&end),
         join_(r.join),
+        parent_(r.parent),
         join_index_(r.index),
         unstarted_(r.unstarted),
-        shutdown_immune_(r.shutdown_immune) {}
+        shutdown_immune_(r.shutdown_immune),
+        seen_epoch_(r.seen_epoch) {}
   task_state(const task_state&) = delete;
   task_state& operator=(const task_state&) = delete;
   ~task_state() {
@@ -124,22 +133,63 @@ class task_state final : public cancel_target {
     return record_of(word)->reason;
   }
 
-  /// At a suspension point of the task rooted here (on its worker): asks
-  /// for shutdown cancellation if the scheduler is stopping; true if
-  /// cancellation has been requested.
+  /// At a suspension point of the task rooted here (on its worker): takes
+  /// on the cancellation of an ancestor, or asks for shutdown cancellation
+  /// if the scheduler is stopping; true if cancellation has been requested.
   bool cancellation_point() {
-    // One test on the path where nothing is asked (a root always has its
-    // scheduler); the rest is out of line.
-    if ((load() & k_cancel_requested) == 0 && !sched_->stopping()) [[likely]] return false;
+    // Two loads on the path where nothing is asked (a root always has its
+    // scheduler): its word, and the epoch no cancel advanced since this
+    // task last looked. The rest is out of line.
+    if ((load() & k_cancel_requested) == 0 &&
+        sched_->cancels().load() == seen_epoch_.load(std::memory_order_relaxed)) [[likely]] {
+      return false;
+    }
     return cancellation_point_slow();
   }
 
   [[gnu::noinline]] bool cancellation_point_slow() {
     if ((load() & k_cancel_requested) != 0) return true;
-    if (shutdown_immune_) return false;
-    request_cancel(cancel_kind::shutdown, {});
-    return true;
+    // Read before the ancestors' words: a request that advanced the epoch
+    // up to here is seen below (cancel_epoch.hpp).
+    const std::uint64_t epoch = sched_->cancels().load();
+    if (parent_ != nullptr) {
+      if (const task_state* up = parent_->cancelled_or_ancestor()) {
+        take_on_cancel_of(*up);
+        return true;
+      }
+    }
+    if (sched_->stopping() && !shutdown_immune_) {
+      request_cancel(cancel_kind::shutdown, {});
+      return true;
+    }
+    seen_epoch_.store(epoch, std::memory_order_relaxed);
+    return false;
   }
+
+  /// The nearest of this task and its ancestors (through the joins that
+  /// pass cancellation on) whose cancellation is requested, or null.
+  const task_state* cancelled_or_ancestor() const noexcept {
+    for (const task_state* t = this; t != nullptr; t = t->parent_) {
+      if ((t->load() & k_cancel_requested) != 0) return t;
+    }
+    return nullptr;
+  }
+
+  /// The record for a task cancelled because `from`, its parent or an
+  /// ancestor, is (its cancellation is requested): `from`'s own record if
+  /// it is a parent_cancelled one already, so every task below the top of
+  /// a cancelled subtree shares the record the top's children made. Holds
+  /// one reference. (`from`'s word holds the one it is shared from: its
+  /// frame outlives its children, and the word never lets go of it.)
+  static const cancel_record* passed_on_record(const task_state& from) {
+    const cancel_record* record = record_of(from.load());
+    if (record->reason.kind == cancel_kind::parent_cancelled) return share_record(record);
+    return make_record(cancel_kind::parent_cancelled, record->reason.message);
+  }
+
+  /// The epoch up to which no cancellation reached this task (for the
+  /// children it starts, which check from there).
+  std::uint64_t seen_epoch() const noexcept { return seen_epoch_.load(std::memory_order_relaxed); }
 
   [[noreturn]] void throw_cancelled() const { throw cancelled_error(reason_in(load())); }
 
@@ -163,8 +213,8 @@ class task_state final : public cancel_target {
       // A combinator child is never made terminal by a canceller, so a load
       // decides (a cancel that comes later is met at a suspension point).
       // acquire: pairs with the CAS in request_cancel() (its record).
-      return unstarted_ == unstarted_cancel::run_body ||
-             (word_.load(std::memory_order_acquire) & k_cancel_requested) == 0;
+      // The check also takes on an ancestor's cancellation.
+      return unstarted_ == unstarted_cancel::run_body || !cancellation_point();
     }
     // A spawned task: one RMW decides against a concurrent cancel() that
     // would make it terminal before it starts.
@@ -177,6 +227,9 @@ class task_state final : public cancel_target {
   /// cleanup that shutdown does not cancel); otherwise as try_start(). On
   /// true, `w` runs this task from now on (this_task::, the trace).
   bool start_dequeued(worker_context& w) noexcept {
+    // A task with no ancestor to look at checks the epoch from here: it
+    // reads the stopping flag next.
+    if (parent_ == nullptr) seen_epoch_.store(sched_->cancels().load(), std::memory_order_relaxed);
     if (sched_->stopping() && !shutdown_immune_) request_cancel(cancel_kind::shutdown, {});
     if (!try_start()) return false;
     w.set_current(this);
@@ -285,6 +338,9 @@ class task_state final : public cancel_target {
           sched_->on_task_terminal();
           return cancel_step::nothing;
         }
+        // The descendants that do not wait where propagate_cancel() reaches
+        // them find the request at their next check (cancel_epoch.hpp).
+        sched_->cancels().advance();
         return cancel_step::propagate;
       }
     }
@@ -320,12 +376,27 @@ class task_state final : public cancel_target {
   /// re-reads the word after this (a cancel that came first is its to pass
   /// on). `kind` says what the task waits on, for dump().
   void arm_cancel_target(cancel_target* target, wait_kind kind) noexcept {
-    cancel_slot_.arm(target, kind);
+    if (parent_ != nullptr) {
+      // An ancestor's cancel is taken on while the slot is empty: the
+      // caller's re-read then passes it on once, as any request made
+      // before it armed.
+      static_cast<void>(cancellation_point());
+      cancel_slot_.arm(target, kind);
+      arm_ancestors();
+    } else {
+      cancel_slot_.arm(target, kind);
+    }
   }
 
   /// After resuming (owner only): from here on no canceller touches the
   /// target, which may live in the frame that goes on (cancel_slot.hpp).
   void disarm_cancel_target() noexcept { cancel_slot_.disarm(word_); }
+
+  /// The owner suspends in a join: its slot stays empty unless a
+  /// descendant blocks (arm_ancestors).
+  void note_join() noexcept { cancel_slot_.note_join(); }
+  /// The owner resumed from its join (every child ended).
+  void leave_join() noexcept { cancel_slot_.disarm_join(word_); }
 
   /// As arm_cancel_target, for a wait that no worker of this scheduler
   /// drives (a future, a primitive, a blocking call): registers it first,
@@ -369,6 +440,9 @@ class task_state final : public cancel_target {
   // Null for a spawned task (it publishes to handles); else the combinator
   // it reports to.
   join_point* const join_ = nullptr;
+  // The task suspended in that join, if its cancellation reaches the child
+  // (join_base::shares_cancel_); else null.
+  task_state* const parent_ = nullptr;
   const std::uint32_t join_index_ = 0;  // this child's position in its join
   const unstarted_cancel unstarted_ = unstarted_cancel::terminal;
   // True for uncancellable() cleanup: the scheduler's shutdown does not
@@ -387,6 +461,12 @@ class task_state final : public cancel_target {
   // The state word (bits in state_word.hpp). Written by the worker (start,
   // finish) and by cancellers (CAS); read by everyone.
   std::atomic<std::uint64_t> word_{0};
+  // The cancel epoch up to which this task found no cancellation of an
+  // ancestor and no shutdown; 0 (looks at once) until then. Written at
+  // its checks, read by them and by the children it starts (relaxed: a
+  // hint that the epoch's acquire load validates). Beside the word: every
+  // check reads both.
+  std::atomic<std::uint64_t> seen_epoch_{0};
   // Handles plus the run reference.
   std::atomic<std::uint32_t> refs_{0};
   // Cancel requests made while not done (asyncio's Task.cancelling()).
@@ -399,6 +479,33 @@ class task_state final : public cancel_target {
   cancel_slot cancel_slot_;
   // 0 until id() is first called.
   std::atomic<std::uint64_t> id_{0};
+
+  /// `up`, an ancestor, has its cancellation requested and nothing below
+  /// it down to this task has: requests it of each of them with one shared
+  /// record, so that the tasks below find the nearest of them and share
+  /// it too (one record per cancelled subtree, as a join's push-down).
+  void take_on_cancel_of(const task_state& up) {
+    const cancel_record* record = passed_on_record(up);
+    for (task_state* t = this; t != &up; t = t->parent_) {
+      t->request_cancel_with([record] { return share_record(record); });
+    }
+    free_record(record);
+  }
+
+  /// This task is about to block: arms its ancestors' slots with the joins
+  /// they wait in, from the nearest up to one that a descendant armed
+  /// already, so that a cancel of any of them reaches this task at once.
+  /// A request an ancestor already holds is passed on to its join here.
+  [[gnu::noinline]] void arm_ancestors() noexcept {
+    for (task_state* child = this; child->parent_ != nullptr; child = child->parent_) {
+      task_state& up = *child->parent_;
+      if (!up.cancel_slot_.arm_for_descendant(child->join_)) return;
+      // seq_cst: the Dekker pair of arm_for_descendant with up's canceller.
+      if ((up.word_.load(std::memory_order_seq_cst) & k_cancel_requested) != 0) {
+        child->join_->on_cancel(reason_in(up.load()));
+      }
+    }
+  }
 };
 
 }  // namespace weft::detail
