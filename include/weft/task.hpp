@@ -29,12 +29,12 @@ class [[nodiscard]] task {
 
   task() noexcept = default;
   /// Takes over `other`'s coroutine, leaving `other` empty.
-  task(task&& other) noexcept : frame_(std::exchange(other.frame_, {})) {}
+  task(task&& other) noexcept : frame_(take_frame(other)) {}
   /// Destroys this task's coroutine, if any, and takes over `other`'s.
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       reset();
-      frame_ = std::exchange(other.frame_, {});
+      frame_ = take_frame(other);
     }
     return *this;
   }
@@ -50,13 +50,18 @@ class [[nodiscard]] task {
   explicit task(typename promise_type::handle_type frame) noexcept : frame_(frame) {}
   typename promise_type::handle_type release(const char* what) {
     if (!frame_) [[unlikely]] detail::throw_empty_task(what);
-    void* address = std::exchange(frame_, {}).address();
-    // The handle leaves in a register. Without this, g++ 12's SLP
-    // vectorizer builds the awaiter {child, root} in the awaiting coroutine
-    // from a 16-byte load that straddles the 8-byte handle the child's ramp
-    // has just stored: a load the CPU cannot forward from the store, which
-    // stalls every inline await (fib(30) serial coroutine 56 -> 37 ms with
-    // it, AMD EPYC). An empty asm: no instruction, and GCC and clang only.
+    return take_frame(*this);
+  }
+  // Empties `from` and returns its handle, passed through a register. Without
+  // that, g++ 12's SLP vectorizer builds the next 16-byte object holding the
+  // handle (the awaiter {child, root} of an inline await, a moved task in a
+  // combinator's operand) from a 16-byte load that straddles the 8-byte
+  // handle the child's ramp has just stored: a load the CPU cannot forward
+  // from the store, which stalls every fork and inline await (fib(30) serial
+  // coroutine 56 -> 37 ms, AMD EPYC). An empty asm: no instruction; GCC and
+  // clang only.
+  static typename promise_type::handle_type take_frame(task& from) noexcept {
+    void* address = std::exchange(from.frame_, {}).address();
     asm("" : "+r"(address));
     return promise_type::handle_type::from_address(address);
   }
