@@ -62,8 +62,21 @@ class join_base : public join_point {
 
   /// Starts every child; returns the coroutine to run now (the first).
   std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
+    return start_counted(parent, count_);
+  }
+  /// As start(), for a join whose number of children is `N` (the awaiter
+  /// of a fixed list): the loops below unroll, and for two children the
+  /// fork is one push (fib(30) when_all: 37 fewer instructions per fork).
+  template <std::uint32_t N>
+  std::coroutine_handle<> start_fixed(std::coroutine_handle<> parent) noexcept {
+    return start_counted(parent, std::integral_constant<std::uint32_t, N>{});
+  }
+
+ private:
+  template <class Count>
+  std::coroutine_handle<> start_counted(std::coroutine_handle<> parent, Count count) noexcept {
     parent_ = parent;
-    ends_.start(count_);
+    ends_.start(count);
     // The children look at the parent's word (and up) when the cancel epoch
     // moved since the parent last looked; the parent's slot stays empty
     // unless one of them blocks (cancel_epoch.hpp).
@@ -75,7 +88,7 @@ class join_base : public join_point {
                    child_policy_,
                    std::min(root_->deadline_, child_deadline_),
                    root_->shutdown_immune_ || immune_children_};
-    for (std::uint32_t i = 0; i < count_; ++i) {
+    for (std::uint32_t i = 0; i < count; ++i) {
       how.index = i;
       children_[i]->become_root(how);
     }
@@ -83,8 +96,8 @@ class join_base : public join_point {
     if (shares_cancel_) root_->note_join();
     worker_context* w = tls_worker;
     // Pushed last-first so the second child is popped next by this worker.
-    for (std::uint32_t i = count_; i-- > 1;) w->deque.push(as_work(&children_[i]->state_));
-    if (count_ > 1) root_->sched_->idle_.notify_work_available();
+    for (std::uint32_t i = count; i-- > 1;) w->deque.push(as_work(&children_[i]->state_));
+    if (count > 1) root_->sched_->idle_.notify_work_available();
     // The first child starts the chain (see child_done).
     task_state& first = children_[0]->state_;
     first.chained_ = true;
@@ -98,6 +111,7 @@ class join_base : public join_point {
     return next ? transfer_to(next) : std::noop_coroutine();
   }
 
+ public:
   /// Counts steals, not children. The chain is the sequence of children
   /// run one after the other by whichever worker ends the previous one:
   /// the first child (inline), then each next child that worker pops back

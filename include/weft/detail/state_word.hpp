@@ -79,11 +79,18 @@ inline const cancel_record* share_record(const cancel_record* r) noexcept {
   return r;
 }
 
-/// Drops one reference to `r` (null is allowed).
-inline void free_record(const cancel_record* r) noexcept {
-  if (r == nullptr || is_static_record(r)) return;
+/// Drops one reference to `r`, which is not null.
+[[gnu::noinline]] inline void drop_record(const cancel_record* r) noexcept {
+  if (is_static_record(r)) return;
   // acq_rel: the last owner deletes it after every other owner is done.
   if (r->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete r;
+}
+
+/// Drops one reference to `r` (null is allowed). Only the null test is
+/// inline: every task and future frame ends with one, and most were never
+/// cancelled.
+inline void free_record(const cancel_record* r) noexcept {
+  if (r != nullptr) [[unlikely]] drop_record(r);
 }
 
 /// Claims the right to move a move-only result out of the task or future

@@ -44,7 +44,7 @@ struct when_all_awaiter : join_base {
 
   bool await_ready() { return ready(); }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-    return start(parent);
+    return start_fixed<k_count>(parent);
   }
   // Every task is checked before any is released: releasing some and then
   // throwing for an empty one would leak the frames already released.
