@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <latch>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -644,6 +645,49 @@ TEST(Cancellation, CancelRacingAnAwaiterReachingCoAwaitHandleAlwaysReachesTheAwa
     }
     target.wait();
     ASSERT_TRUE(target.cancelled()) << "round " << i;
+  }
+}
+
+TEST(Cancellation, CancelRacingTheStartOfAnAwaitedForkEndsItOnceAndTheAwaiterSeesThatEnd) {
+  // The awaiter forks a task and awaits it at once; a cancel from another
+  // thread lands before the fork starts, while it runs, or after it ended.
+  // Either way the fork ends once, its body runs at most once (never if it
+  // ended cancelled: it has no suspension point), and the awaiter sees the
+  // end it had.
+  constexpr int k_rounds = 2'000;
+  weft::scheduler sched{2};
+  for (int i = 0; i < k_rounds; ++i) {
+    std::atomic<int> body_runs{0};
+    std::optional<weft::task_handle<int>> fork;
+    std::latch forked{1};
+    auto awaiter = [](std::atomic<int>& runs, std::optional<weft::task_handle<int>>& fork,
+                      std::latch& forked) -> weft::task<int> {
+      auto body = [](std::atomic<int>& runs) -> weft::task<int> {
+        runs.fetch_add(1);
+        co_return 7;
+      };
+      fork = weft::spawn(body(runs));
+      weft::task_handle<int> h = *fork;
+      forked.count_down();
+      try {
+        co_return co_await h;
+      } catch (const weft::cancelled_error&) {
+        co_return -1;
+      }
+    };
+    auto a = sched.spawn(awaiter(body_runs, fork, forked));
+    forked.wait();
+    for (int spin = 0; spin < (i % 32) * 8; ++spin) static_cast<void>(a.done());
+    fork->cancel("race");
+    a.wait();
+    ASSERT_TRUE(fork->done()) << "round " << i;
+    if (fork->cancelled()) {
+      ASSERT_EQ(a.result(), -1) << "round " << i;
+      ASSERT_EQ(body_runs.load(), 0) << "round " << i << ": a fork cancelled unstarted ran";
+    } else {
+      ASSERT_EQ(a.result(), 7) << "round " << i;
+      ASSERT_EQ(body_runs.load(), 1) << "round " << i;
+    }
   }
 }
 

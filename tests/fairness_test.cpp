@@ -78,6 +78,14 @@ weft::task<void> fork_join_trees(probe_state& p) {
   while (p.keep_busy()) co_await fib(18);
 }
 
+// Trees of forks each awaited by its parent (weft::spawn, then co_await the
+// handle), one after another, until the probe ran: the worker's deque
+// holds the next fork whenever its loop looks.
+weft::task<void> spawn_and_await_trees(probe_state& p) {
+  p.busy.store(true, std::memory_order_release);
+  while (p.keep_busy()) co_await weft_test::spawning_fib(18);
+}
+
 // One chunk of a busy loop: a thousand pauses (microseconds), or the end
 // of the loop once the probe ran.
 void spin_chunk(const probe_state& p) {
@@ -127,6 +135,10 @@ class Fairness : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(Fairness, AnInjectedTaskStartsWhileForkJoinTreesKeepEveryWorkerBusy) {
   EXPECT_TRUE(probe_starts_while_busy(GetParam(), fork_join_trees));
+}
+
+TEST_P(Fairness, AnInjectedTaskStartsWhileSpawnAndAwaitTreesKeepEveryWorkerBusy) {
+  EXPECT_TRUE(probe_starts_while_busy(GetParam(), spawn_and_await_trees));
 }
 
 TEST_P(Fairness, AnInjectedTaskStartsWhileAParallelForKeepsEveryWorkerBusy) {

@@ -275,6 +275,37 @@ TEST(TaskHandle, CoAwaitHandleRethrowsTheTasksException) {
   EXPECT_EQ(weft::sync_wait(sched, parent()), "handle failure");
 }
 
+TEST(TaskHandle, ForksAwaitedOldestFirstRunNewestFirstOnOneWorker) {
+  // One worker: forks go on top of its deque and run last-in first-out,
+  // whichever handle the parent awaits first.
+  weft::scheduler sched{1};
+  auto parent = []() -> weft::task<std::string> {
+    std::string order;
+    auto note = [](std::string& order, char c) -> weft::task<int> {
+      order += c;
+      co_return c;
+    };
+    weft::task_handle<int> a = weft::spawn(note(order, 'a'));
+    weft::task_handle<int> b = weft::spawn(note(order, 'b'));
+    const int x = co_await a;
+    const int y = co_await b;
+    co_return order + static_cast<char>(x) + static_cast<char>(y);
+  };
+  EXPECT_EQ(weft::sync_wait(sched, parent()), "baab");
+}
+
+TEST(TaskHandle, EveryForkOfASpawnAndAwaitTreeEndsOnceAtOneAndTwoWorkers) {
+  // spawning_fib forks one branch and awaits its handle after running the
+  // other inline: every fork ends once, succeeded, with the right value.
+  for (std::size_t workers : {std::size_t{1}, std::size_t{2}}) {
+    weft::scheduler sched{workers};
+    EXPECT_EQ(weft::sync_wait(sched, weft_test::spawning_fib(20)), 6765) << workers << " workers";
+    const weft::scheduler_stats stats = sched.stats();
+    EXPECT_EQ(stats.spawned, 10946u) << workers << " workers: 10,945 forks and the root";
+    EXPECT_EQ(stats.succeeded, stats.spawned) << workers << " workers";
+  }
+}
+
 TEST(TaskHandle, CoAwaitHandleOfATaskOnAnotherSchedulerWorks) {
   weft::scheduler a{1}, b{1};
   weft::task_handle<int> remote = b.spawn(value_after_yield(8));
