@@ -298,10 +298,6 @@ class task_state final : public cancel_target {
     return step != cancel_step::already_done;
   }
 
-  /// The record of the first cancel request (requested must be set in
-  /// `word`), to share with requests passed on from it.
-  static const cancel_record* record_in(std::uint64_t word) noexcept { return record_of(word); }
-
  private:
   enum class cancel_step : std::uint8_t {
     already_done,  // the task was terminal: nothing recorded
