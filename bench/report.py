@@ -222,8 +222,17 @@ def machine_line(context):
         platform.platform(), context.get("library_build_type", "?"))
 
 
+def measured_at(context):
+    """When the run began (its first row's Google Benchmark context), so
+    that --replot keeps the time of the measurement, not its own."""
+    try:
+        return datetime.datetime.fromisoformat(context["date"]).strftime("%Y-%m-%d %H:%M")
+    except (KeyError, ValueError):
+        return datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
 def write_results(table, context, repetitions):
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    stamp = measured_at(context)
     block = "\n".join([
         BEGIN,
         "Measured %s, %d repetitions, medians; machine: %s." % (stamp, repetitions,
