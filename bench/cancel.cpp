@@ -10,6 +10,8 @@
 //                   the rest are still queued when task_group::cancel() comes
 //                   and are skipped. The clock starts once every worker but
 //                   the master runs one.
+//   weft_drop       as weft, each task spawned as weft::drop_on_cancel: the
+//                   cancelled frames are destroyed, without an exception
 //   The two rows therefore do different amounts of work per task: the ratio
 //   says what a weft cancellation costs against TBB skipping queued work.
 //
@@ -75,14 +77,17 @@ weft::task<void> await_handle(weft::task_handle<void> target, std::atomic<std::s
   co_await target;
 }
 
-void storm_weft(benchmark::State& state) {
+void storm_weft(benchmark::State& state, bool drop) {
   weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
   const std::size_t n = storm_tasks();
   for (auto _ : state) {
     std::atomic<std::size_t> started{0};
     std::vector<weft::task_handle<void>> handles;
     handles.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) handles.push_back(sched.spawn(yield_forever(started)));
+    for (std::size_t i = 0; i < n; ++i) {
+      handles.push_back(drop ? sched.spawn(weft::drop_on_cancel(yield_forever(started)))
+                             : sched.spawn(yield_forever(started)));
+    }
     if (!wait_for_count(started, n)) {
       state.SkipWithError("cancel_storm: tasks did not all start within 60 s");
       break;
@@ -171,7 +176,12 @@ struct latency_setup {
 };
 
 void register_rows() {
-  weft_bench::add("cancel_storm", "weft", storm_weft, weft_bench::timing::manual);
+  weft_bench::add(
+      "cancel_storm", "weft", [](benchmark::State& s) { storm_weft(s, false); },
+      weft_bench::timing::manual);
+  weft_bench::add(
+      "cancel_storm", "weft_drop", [](benchmark::State& s) { storm_weft(s, true); },
+      weft_bench::timing::manual);
 #ifdef WEFT_BENCH_HAVE_TBB
   weft_bench::add("cancel_storm", "tbb_task_group", storm_tbb, weft_bench::timing::manual);
 #endif

@@ -17,6 +17,9 @@
 //                    (27, 28, 29, 30): the first to finish wins and the other
 //                    three are cancelled; win_p50_us / win_p99_us are the time
 //                    from the winner's last instruction to the root done
+//   *_drop           the cancelled rows with the tree run as
+//                    weft::drop_on_cancel: its cancelled frames are
+//                    destroyed without an exception
 // A cancelled tree is expected to be done promptly however large it is:
 // queued children are dropped unrun, only the frames on the running paths
 // unwind.
@@ -87,7 +90,7 @@ void run_full(benchmark::State& state, Make make, Check check) {
 /// came too late for must have the right result; a cancelled run must end
 /// cancelled, with its cleanup done (the handle is done only after that).
 template <class Make, class Check>
-void run_cancelled(benchmark::State& state, Make make, Check check) {
+void run_cancelled(benchmark::State& state, Make make, Check check, bool drop) {
   weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
   const auto calibrate = clock_type::now();
   if (!check(weft::sync_wait(sched, make()))) {
@@ -102,7 +105,7 @@ void run_cancelled(benchmark::State& state, Make make, Check check) {
   for (auto _ : state) {
     const auto delay = std::chrono::duration<double>(moment(rng));
     const auto begin = clock_type::now();
-    auto handle = sched.spawn(make());
+    auto handle = drop ? sched.spawn(weft::drop_on_cancel(make())) : sched.spawn(make());
     weft_bench::done_stamp done(handle);
     std::this_thread::sleep_for(delay);  // asleep, so the workers have the cores
     const auto cancel_at = clock_type::now();
@@ -146,14 +149,19 @@ weft::task<std::pair<std::size_t, int>> race(int n, race_clock& clock) {
   co_return co_await weft::when_any(std::move(subtrees));
 }
 
-void when_any_race(benchmark::State& state) {
+weft::task<std::pair<std::size_t, int>> race_dropping(int n, race_clock& clock) {
+  co_return co_await weft::drop_on_cancel(race(n, clock));
+}
+
+void when_any_race(benchmark::State& state, bool drop) {
   weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
   const int n = fib_n();
   std::vector<double> win_to_done;
   for (auto _ : state) {
     race_clock clock;
     const auto begin = clock_type::now();
-    auto [index, value] = weft::sync_wait(sched, race(n, clock));
+    auto [index, value] =
+        weft::sync_wait(sched, drop ? race_dropping(n, clock) : race(n, clock));
     const auto end = clock_type::now();
     state.SetIterationTime(seconds_between(begin, end));
     const int expected_n = n - 3 + static_cast<int>(index);
@@ -176,26 +184,34 @@ void register_rows() {
       "cancel_tree", "fib_full",
       [=](benchmark::State& s) { run_full(s, [] { return fib(fib_n()); }, fib_ok); },
       timing::manual);
-  weft_bench::add(
-      "cancel_tree", "fib_cancelled",
-      [=](benchmark::State& s) { run_cancelled(s, [] { return fib(fib_n()); }, fib_ok); },
-      timing::manual)
-      ->Iterations(weft_bench::size(100, 3));
+  for (const bool drop : {false, true}) {
+    weft_bench::add(
+        "cancel_tree", drop ? "fib_cancelled_drop" : "fib_cancelled",
+        [=](benchmark::State& s) { run_cancelled(s, [] { return fib(fib_n()); }, fib_ok, drop); },
+        timing::manual)
+        ->Iterations(weft_bench::size(100, 3));
+  }
   weft_bench::add(
       "cancel_tree", "skynet_full",
       [=](benchmark::State& s) {
         run_full(s, [leaves] { return skynet(0, leaves); }, skynet_ok);
       },
       timing::manual);
-  weft_bench::add(
-      "cancel_tree", "skynet_cancelled",
-      [=](benchmark::State& s) {
-        run_cancelled(s, [leaves] { return skynet(0, leaves); }, skynet_ok);
-      },
-      timing::manual)
-      ->Iterations(weft_bench::size(100, 3));
-  weft_bench::add("cancel_tree", "when_any_race", when_any_race, timing::manual)
-      ->Iterations(weft_bench::size(50, 3));
+  for (const bool drop : {false, true}) {
+    weft_bench::add(
+        "cancel_tree", drop ? "skynet_cancelled_drop" : "skynet_cancelled",
+        [=](benchmark::State& s) {
+          run_cancelled(s, [leaves] { return skynet(0, leaves); }, skynet_ok, drop);
+        },
+        timing::manual)
+        ->Iterations(weft_bench::size(100, 3));
+  }
+  for (const bool drop : {false, true}) {
+    weft_bench::add(
+        "cancel_tree", drop ? "when_any_race_drop" : "when_any_race",
+        [drop](benchmark::State& s) { when_any_race(s, drop); }, timing::manual)
+        ->Iterations(weft_bench::size(50, 3));
+  }
 }
 
 }  // namespace

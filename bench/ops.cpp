@@ -13,6 +13,7 @@
 //                       that each loop on yield: the time from cancel() to
 //                       its done callback's stamp (weft_bench::done_stamp),
 //                       per child
+//   cancel_running_tree_drop  the same tree spawned as weft::drop_on_cancel
 
 #include <weft/weft.hpp>
 
@@ -94,13 +95,14 @@ weft::task<void> await_children(std::atomic<int>& started, int children) {
   co_await weft::when_all(std::move(tasks));
 }
 
-void cancel_running_tree(benchmark::State& state) {
+void cancel_running_tree(benchmark::State& state, bool drop) {
   constexpr int k_children = 64;
   weft::scheduler sched{static_cast<std::size_t>(state.range(0))};
   double total_ns = 0;
   for (auto _ : state) {
     std::atomic<int> started{0};
-    auto h = sched.spawn(await_children(started, k_children));
+    auto h = drop ? sched.spawn(weft::drop_on_cancel(await_children(started, k_children)))
+                  : sched.spawn(await_children(started, k_children));
     while (started.load(std::memory_order_acquire) < k_children) std::this_thread::yield();
     weft_bench::done_stamp done(h);
     const auto begin = clock_type::now();
@@ -136,9 +138,13 @@ void register_rows() {
   add_one_worker("cancellation_check", [](benchmark::State& s) {
     run_ops(s, cancellation_checks, [](std::int64_t n) { return n; });
   });
-  weft_bench::add("ops", "cancel_running_tree", cancel_running_tree, timing::manual)
-      ->Unit(benchmark::kMicrosecond)
-      ->Iterations(weft_bench::size(200, 3));
+  for (const bool drop : {false, true}) {
+    weft_bench::add(
+        "ops", drop ? "cancel_running_tree_drop" : "cancel_running_tree",
+        [drop](benchmark::State& s) { cancel_running_tree(s, drop); }, timing::manual)
+        ->Unit(benchmark::kMicrosecond)
+        ->Iterations(weft_bench::size(200, 3));
+  }
 }
 
 }  // namespace

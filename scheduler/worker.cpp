@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include <weft/detail/drop.hpp>
 #include <weft/detail/exception_text.hpp>
 #include <weft/detail/task_state.hpp>
 
@@ -22,6 +23,7 @@ void scheduler_core::worker_main(worker_context& w) noexcept {
     if (item == k_no_work) break;
     run(w, item);
   }
+  if (w.dropper) w.dropper.destroy();
   tls_worker = nullptr;
   run_hook(options_.on_worker_stop, w.index, "on_worker_stop");
 }
@@ -52,6 +54,8 @@ void scheduler_core::run(worker_context& w, work_item item) noexcept {
     } else {  // cancelled before it started: the body never runs
       next = state->abandon_unstarted();
     }
+  } else if ((item & k_resume_checked) != 0) [[unlikely]] {
+    next = resume_or_drop(item);
   } else {
     next = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(item));
   }
@@ -94,7 +98,7 @@ work_item scheduler_core::find_work(worker_context& w) {
     // which finds nothing and parks again).
     const bool others_left = w.yielded.size() > 1;
     std::for_each(w.yielded.rbegin(), w.yielded.rend(),
-                  [&](std::coroutine_handle<> h) { w.deque.push(as_work(h)); });
+                  [&](work_item item) { w.deque.push(item); });
     w.yielded.clear();
     if (others_left && workers_.size() > 1) idle_.notify_work_available();
     return w.deque.pop();

@@ -297,7 +297,7 @@ TEST(ForkJoinStress, ArmOrDisarmAgainstOneCancelRequestOneSideAlwaysSeesTheOther
         reinterpret_cast<task_state*>(storage), std::coroutine_handle<>{}, end,
         weft::detail::child_root{&sched, nullptr, nullptr, 0, 0,
                                  weft::detail::unstarted_cancel::run_body,
-                                 std::chrono::steady_clock::time_point::max(), false});
+                                 std::chrono::steady_clock::time_point::max(), false, false});
     target.alive.store(true, std::memory_order_relaxed);
     target.calls.store(0, std::memory_order_relaxed);
     r = splitmix(r);

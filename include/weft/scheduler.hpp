@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include <weft/drop_on_cancel.hpp>
 #include <weft/errors.hpp>
 #include <weft/scheduler_options.hpp>
 #include <weft/scheduler_stats.hpp>
@@ -73,6 +74,14 @@ class scheduler {
     return detail::spawn_task(base(), std::move(t), name, detail::spawn_order::enqueue);
   }
 
+  /// As spawn(t), for a task whose frames end without an exception when it
+  /// is cancelled: `sched.spawn(weft::drop_on_cancel(t))` (drop_on_cancel.hpp).
+  template <class T>
+  task_handle<T> spawn(drop_on_cancel_awaitable<T> region, std::string_view name = {}) {
+    return detail::spawn_region(base(), std::move(region.child), name,
+                                detail::spawn_order::enqueue, "spawn()");
+  }
+
   /// The number of worker threads. Any thread.
   std::size_t worker_count() const noexcept;
   /// The counters summed over the workers (exact once the pool is quiet).
@@ -104,6 +113,14 @@ class scheduler {
 template <class T>
 task_handle<T> spawn(task<T> t, std::string_view name = {}) {
   return detail::spawn_task(detail::current_scheduler("weft::spawn()"), std::move(t), name);
+}
+
+/// As spawn(t), for a task whose frames end without an exception when it
+/// is cancelled (weft::drop_on_cancel).
+template <class T>
+task_handle<T> spawn(drop_on_cancel_awaitable<T> region, std::string_view name = {}) {
+  return detail::spawn_region(detail::current_scheduler("weft::spawn()"), std::move(region.child),
+                              name, detail::spawn_order::fork, "weft::spawn()");
 }
 
 /// Runs `t` on `sched`, blocks until it is done and returns its value or

@@ -10,6 +10,7 @@
 ///   task_group.hpp    structured concurrency (asyncio.TaskGroup)
 ///   timeout.hpp, sleep.hpp, yield.hpp   time limits and suspension points
 ///   shield.hpp, uncancellable.hpp       waits a cancel does not pass through
+///   drop_on_cancel.hpp cancellation that ends frames without an exception
 ///   future.hpp        future<T>: a result another thread provides
 ///   event.hpp, semaphore.hpp, mutex.hpp   waiting on other tasks' signals
 ///   queue.hpp         queue<T>: producers and consumers, with close()
@@ -19,6 +20,7 @@
 ///   scheduler_options.hpp, scheduler_stats.hpp, version.hpp
 
 #include <weft/cancel_reason.hpp>
+#include <weft/drop_on_cancel.hpp>
 #include <weft/errors.hpp>
 #include <weft/event.hpp>
 #include <weft/future.hpp>

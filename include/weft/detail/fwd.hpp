@@ -37,6 +37,8 @@ template <class T>
 struct timeout_awaitable;
 template <class T>
 struct uncancellable_awaitable;
+template <class T>
+struct drop_on_cancel_awaitable;
 struct sleep_awaitable;
 struct yield_awaitable;
 struct task_group_join;

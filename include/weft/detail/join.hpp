@@ -22,6 +22,7 @@
 
 #include <weft/errors.hpp>
 #include <weft/detail/access.hpp>
+#include <weft/detail/drop.hpp>
 #include <weft/detail/exception_text.hpp>
 #include <weft/detail/join_count.hpp>
 #include <weft/detail/promise.hpp>
@@ -57,25 +58,37 @@ class join_base : public join_point {
           "weft::when_all/when_any/timeout/uncancellable awaited outside a task running on a "
           "weft scheduler; sync_wait() a task that awaits it instead");
     }
-    return count_ == 0 || (shares_cancel_ && root_->cancellation_point());
+    if (count_ == 0) return true;
+    if (shares_cancel_ && root_->cancellation_point()) {
+      if (!root_->drops_on_cancel_) return true;  // await_resume throws
+      drop_ = true;  // in a drop_on_cancel region: start() drops the parent
+    }
+    return false;
   }
 
   /// Starts every child; returns the coroutine to run now (the first).
-  std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
-    return start_counted(parent, count_);
+  template <class P>
+  std::coroutine_handle<> start(std::coroutine_handle<P> parent) noexcept {
+    return start_counted(parent, parent.promise(), count_);
   }
   /// As start(), for a join whose number of children is `N` (the awaiter
   /// of a fixed list): the loops below unroll, and for two children the
   /// fork is one push (fib(30) when_all: 37 fewer instructions per fork).
-  template <std::uint32_t N>
-  std::coroutine_handle<> start_fixed(std::coroutine_handle<> parent) noexcept {
-    return start_counted(parent, std::integral_constant<std::uint32_t, N>{});
+  template <std::uint32_t N, class P>
+  std::coroutine_handle<> start_fixed(std::coroutine_handle<P> parent) noexcept {
+    return start_counted(parent, parent.promise(), std::integral_constant<std::uint32_t, N>{});
   }
 
  private:
   template <class Count>
-  std::coroutine_handle<> start_counted(std::coroutine_handle<> parent, Count count) noexcept {
+  std::coroutine_handle<> start_counted(std::coroutine_handle<> parent, promise_base& parent_promise,
+                                        Count count) noexcept {
+    if (drop_) [[unlikely]] {
+      destroy_children();  // none started
+      return transfer_to(drop_frame(parent_promise));
+    }
     parent_ = parent;
+    parent_promise_ = &parent_promise;
     ends_.start(count);
     // The children look at the parent's word (and up) when the cancel epoch
     // moved since the parent last looked; the parent's slot stays empty
@@ -87,7 +100,8 @@ class join_base : public join_point {
                    0,
                    child_policy_,
                    std::min(root_->deadline_, child_deadline_),
-                   root_->shutdown_immune_ || immune_children_};
+                   root_->shutdown_immune_ || immune_children_,
+                   root_->drops_on_cancel_ || drop_children_on_cancel_};
     for (std::uint32_t i = 0; i < count; ++i) {
       how.index = i;
       children_[i]->become_root(how);
@@ -122,7 +136,9 @@ class join_base : public join_point {
   /// without any read-modify-write.
   std::coroutine_handle<> child_done(task_state& child) noexcept override {
     record_end(child);
-    if (!child.chained_) return ends_.detached_end() ? parent_ : std::coroutine_handle<>{};
+    if (!child.chained_) {
+      return ends_.detached_end() ? continue_parent() : std::coroutine_handle<>{};
+    }
     ++chain_ended_;
     // The chain continues with the next child if it is still at the bottom
     // of this worker's deque (children are pushed last-first).
@@ -160,8 +176,7 @@ class join_base : public join_point {
     // The chain ends: nobody else took part, or it hands its count over.
     // Unless the parent resumes here, it may own and destroy this join once
     // the count is taken: only the local copy of parent_ is used after it.
-    const std::coroutine_handle<> parent = parent_;
-    return ends_.chain_end(chain_ended_, count_) ? parent : std::coroutine_handle<>{};
+    return ends_.chain_end(chain_ended_, count_) ? continue_parent() : std::coroutine_handle<>{};
   }
 
   /// The parent was cancelled while waiting: so is every child.
@@ -178,9 +193,11 @@ class join_base : public join_point {
   bool decided() const noexcept { return decided_.load(std::memory_order_relaxed); }
   std::uint32_t decided_index() const noexcept { return decided_index_; }
 
-  /// Throws if the parent's own cancellation was requested.
+  /// Throws if the parent's own cancellation was requested. (In a
+  /// drop_on_cancel region a cancel requested after the last child looked,
+  /// continue_parent(), is met at the parent's next suspension point.)
   void throw_if_parent_cancelled() const {
-    if (root_->cancellation_point()) root_->throw_cancelled();
+    if (!root_->drops_on_cancel_ && root_->cancellation_point()) root_->throw_cancelled();
   }
 
   /// Rethrows the error of a child that ended failed or cancelled.
@@ -190,6 +207,32 @@ class join_base : public join_point {
   }
 
  private:
+  /// Every child has ended and this worker continues the parent: returns
+  /// it, or, in a drop_on_cancel region whose cancel ended the join, the
+  /// dropper that drops it (after its children).
+  std::coroutine_handle<> continue_parent() noexcept {
+    if (root_->drops_on_cancel_ && shares_cancel_) [[unlikely]] return continue_or_drop_parent();
+    return parent_;
+  }
+
+  [[gnu::noinline]] std::coroutine_handle<> continue_or_drop_parent() noexcept {
+    // A failure is rethrown as an exception, as everywhere: the parent
+    // resumes to throw it.
+    if (decided() && children_[decided_index_]->state_.outcome() == k_failed) return parent_;
+    if (!root_->cancellation_point()) return parent_;
+    leave();  // no canceller touches the children from here on
+    before_drop();
+    destroy_children();
+    return drop_frame(*parent_promise_);
+  }
+
+  /// Destroys the children's frames (and an adopted array of them): the
+  /// parent is dropped instead of resuming into await_resume, which would.
+  void destroy_children() noexcept {
+    for (std::uint32_t i = 0; i < count_; ++i) children_[i]->frame_.destroy();
+    if (owns_children_array_) free_frame(current_frame_cache(), children_, children_bytes(count_));
+  }
+
   /// A child ended: the first failure (or, for when_any, the first end)
   /// decides, and cancels the other children.
   void record_end(task_state& child) noexcept {
@@ -232,6 +275,7 @@ class join_base : public join_point {
       if (!t.valid()) static_cast<void>(access::release(t, what));  // throws, names the misuse
     }
     count_ = static_cast<std::uint32_t>(tasks.size());
+    owns_children_array_ = true;
     // From the frame allocator: recycled per worker like the frames.
     children_ = static_cast<promise_base**>(
         allocate_frame(current_frame_cache(), children_bytes(count_)));
@@ -256,6 +300,8 @@ class join_base : public join_point {
 
   /// Hook for timeout: arm its timer once the children are set up.
   virtual void before_start() noexcept {}
+  /// Hook for timeout: disarm its timer before the parent is dropped.
+  virtual void before_drop() noexcept {}
 
   promise_base** children_ = nullptr;
   std::uint32_t count_ = 0;
@@ -263,6 +309,8 @@ class join_base : public join_point {
   unstarted_cancel child_policy_ = unstarted_cancel::skip_body;
   bool shares_cancel_ = true;      // false: the parent's cancel does not reach children
   bool immune_children_ = false;   // true: children ignore the scheduler's shutdown
+  bool drop_children_on_cancel_ = false;  // true: the children start a drop_on_cancel region
+  bool owns_children_array_ = false;      // children_ was allocated by adopt()
   std::chrono::steady_clock::time_point child_deadline_ =
       std::chrono::steady_clock::time_point::max();
 
@@ -293,6 +341,9 @@ class join_base : public join_point {
   }
 
   std::coroutine_handle<> parent_;
+  promise_base* parent_promise_ = nullptr;  // parent_'s, for dropping it
+  // A cancel seen before the children started, in a drop_on_cancel region.
+  bool drop_ = false;
   // Children not yet accounted for (join_count.hpp); untouched when the
   // chain ran every child.
   join_count ends_;

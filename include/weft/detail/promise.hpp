@@ -191,6 +191,11 @@ class promise : public promise_base, public result_slot<T> {
   using handle_type = std::coroutine_handle<promise>;
 
   task<T> get_return_object() noexcept {
+    // drop.hpp finds a frame's promise_base without knowing T: the offset
+    // of the promise in the frame is the same for every alignment up to 16.
+    static_assert(alignof(promise) <= 16,
+                  "weft::task<T> supports result types aligned to at most 16 bytes; return an "
+                  "over-aligned T through std::unique_ptr<T>");
     auto frame = handle_type::from_promise(*this);
     frame_ = frame;
     return access::make_task<T>(frame);

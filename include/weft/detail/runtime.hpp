@@ -22,6 +22,7 @@ namespace weft::detail {
 
 class blocking_job;
 class blocking_pool;
+class promise_base;
 class task_state;
 class task_registry;
 class timer_entry;
@@ -29,7 +30,8 @@ class timer_service;
 struct worker_context;
 
 /// Tag bit of a work_item that is a task_state whose body has not started
-/// (frames and task_states are at least 8-aligned, so bit 0 is free).
+/// (frames and task_states are at least 8-aligned, so bits 0 to 2 are
+/// free; bit 1 is drop.hpp's k_resume_checked).
 inline constexpr work_item k_fresh_task = 1;
 
 inline work_item as_work(std::coroutine_handle<> h) noexcept {
@@ -221,8 +223,12 @@ struct worker_context {
   // 100,000 inline awaits does not grow the stack even when the compiler
   // does not emit the transfer as a tail call (g++ 12 at -O0 and with TSan).
   std::coroutine_handle<> next;
-  // Coroutines that yielded: run after the deque is empty (then stealable).
-  std::vector<std::coroutine_handle<>> yielded;
+  // Coroutines that yielded, as work items: run after the deque is empty
+  // (then stealable).
+  std::vector<work_item> yielded;
+  // The dropper (drop.hpp), made on first use, and the frame it drops next.
+  std::coroutine_handle<> dropper;
+  promise_base* drop_target = nullptr;
   // The task whose body this worker is running (for this_task::). Written
   // by this worker only; read by dump() on other threads (relaxed).
   std::atomic<task_state*> current{nullptr};

@@ -10,6 +10,7 @@
 #include <weft/detail/access.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/join.hpp>
+#include <weft/detail/region_root.hpp>
 #include <weft/detail/timer.hpp>
 
 namespace weft::detail {
@@ -40,15 +41,18 @@ struct solo_join_awaiter : join_base {
     std::optional<std::chrono::steady_clock::duration> limit;  // cancel after this long
     bool shares_cancel;  // the parent's cancel reaches the child (timeout)
     bool immune;         // the child ignores shutdown (uncancellable)
+    bool drops = false;  // the child starts a drop_on_cancel region
   };
 
   solo_join_awaiter(task_state* root, task<T>& t, options o, const char* what)
       : join_base(mode::all, root), frame(access::release(t, what)), slot(&frame.promise()) {
     children_ = &slot;
     count_ = 1;
-    child_policy_ = unstarted_cancel::run_body;  // a timed-out child still starts
+    // A timed-out child still starts; a region cancelled first never runs.
+    child_policy_ = o.drops ? unstarted_cancel::skip_body : unstarted_cancel::run_body;
     shares_cancel_ = o.shares_cancel;
     immune_children_ = o.immune;
+    drop_children_on_cancel_ = o.drops;
     if (o.limit) {
       has_timer = true;
       expired_at_start = *o.limit <= std::chrono::steady_clock::duration::zero();
@@ -59,7 +63,8 @@ struct solo_join_awaiter : join_base {
   }
 
   bool await_ready() { return ready(); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
     return start(parent);
   }
 
@@ -75,9 +80,14 @@ struct solo_join_awaiter : join_base {
     }
   }
 
+  void before_drop() noexcept override { disarm_timer(); }
+  void disarm_timer() noexcept {
+    if (has_timer && !expired_at_start) root_->sched_->remove_timer(timer);
+  }
+
   T await_resume() {
     leave();
-    if (has_timer && !expired_at_start) root_->sched_->remove_timer(timer);
+    disarm_timer();
     struct destroy_on_exit {
       typename promise<T>::handle_type f;
       ~destroy_on_exit() { f.destroy(); }
@@ -121,6 +131,20 @@ struct awaitable_traits<timeout_awaitable<T>> {
     return solo_join_awaiter<T>(root, a.child, {a.limit, true, false}, "weft::timeout");
   }
   static solo_join_awaiter<T> transform(task_state* root, timeout_awaitable<T>&& a) {
+    return transform(root, a);
+  }
+};
+
+/// `co_await weft::drop_on_cancel(child)`: a solo join whose child starts
+/// a drop_on_cancel region (drop.hpp); the parent's cancel reaches it.
+template <class T>
+struct awaitable_traits<drop_on_cancel_awaitable<T>> {
+  static solo_join_awaiter<T> transform(task_state* root, drop_on_cancel_awaitable<T>& a) {
+    a.child = region_root(std::move(a.child), "weft::drop_on_cancel");
+    return solo_join_awaiter<T>(root, a.child, {std::nullopt, true, false, true},
+                                "weft::drop_on_cancel");
+  }
+  static solo_join_awaiter<T> transform(task_state* root, drop_on_cancel_awaitable<T>&& a) {
     return transform(root, a);
   }
 };

@@ -11,6 +11,7 @@
 #include <weft/detail/access.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/promise.hpp>
+#include <weft/detail/region_root.hpp>
 #include <weft/detail/runtime.hpp>
 
 namespace weft::detail {
@@ -22,14 +23,16 @@ enum class spawn_order : bool {
 };
 
 /// Spawns `t` onto `sched`; the handle holds the caller's reference. `what`
-/// names the call in the error for an empty task.
+/// names the call in the error for an empty task. `drops_on_cancel`: the
+/// task is a drop_on_cancel region (spawn_region).
 template <class T>
 task_handle<T> spawn_task(scheduler_base* sched, task<T>&& t, std::string_view name,
-                          spawn_order order = spawn_order::fork, const char* what = "spawn()") {
+                          spawn_order order = spawn_order::fork, const char* what = "spawn()",
+                          bool drops_on_cancel = false) {
   auto frame = access::release(t, what);
   promise<T>& p = frame.promise();
-  task_state& state =
-      p.become_root(spawned_root{sched, name.empty() ? nullptr : new std::string(name)});
+  task_state& state = p.become_root(
+      spawned_root{sched, name.empty() ? nullptr : new std::string(name), drops_on_cancel});
   if (sched->tracking()) sched->track(&state);
   if (!sched->admit_task()) {
     state.set_refs(1);  // the handle's only
@@ -44,6 +47,13 @@ task_handle<T> spawn_task(scheduler_base* sched, task<T>&& t, std::string_view n
     schedule(sched, as_work(&state), state.inject_node_);
   }
   return handle;
+}
+
+/// Spawns `body` as a drop_on_cancel region (under region_root).
+template <class T>
+task_handle<T> spawn_region(scheduler_base* sched, task<T>&& body, std::string_view name,
+                            spawn_order order, const char* what) {
+  return spawn_task(sched, region_root(std::move(body), what), name, order, what, true);
 }
 
 /// The scheduler of the task running on this thread; throws

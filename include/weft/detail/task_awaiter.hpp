@@ -6,6 +6,7 @@
 #include <exception>
 
 #include <weft/detail/access.hpp>
+#include <weft/detail/drop.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/promise.hpp>
 
@@ -34,13 +35,23 @@ struct task_awaiter {
   typename promise<T>::handle_type child;
   task_state* root;
   bool started = false;
+  bool drop = false;  // a cancel seen in a drop_on_cancel region
 
   bool await_ready() {
     // The cancellation check before suspending: a cancelled task does not
-    // start its child.
-    return root != nullptr && root->cancellation_point();
+    // start its child. In a drop_on_cancel region it suspends to be dropped.
+    if (root != nullptr && root->cancellation_point()) {
+      if (!root->drops_on_cancel_) return true;  // await_resume throws
+      drop = true;
+    }
+    return false;
   }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+    if (drop) [[unlikely]] {
+      child.destroy();  // never started
+      return transfer_to(drop_frame(parent.promise()));
+    }
     started = true;
     promise<T>& p = child.promise();
     p.root_ = root;
@@ -52,8 +63,7 @@ struct task_awaiter {
   // `root` (the child shares it, and its own awaits re-entered it).
   T await_resume() {
     promise<T>& p = child.promise();
-    if (!started || p.end_.error || (root != nullptr && root->cancellation_point()))
-        [[unlikely]] {
+    if (!started || p.end_.error || cancelled_after_child()) [[unlikely]] {
       end_unsuccessfully(p, child, root, started);
     }
     struct destroy_on_exit {
@@ -61,6 +71,13 @@ struct task_awaiter {
       ~destroy_on_exit() { h.destroy(); }
     } guard{child};
     return p.take_value();
+  }
+
+ private:
+  // A cancel that came while the child ran throws here; in a
+  // drop_on_cancel region it is met at the next suspension point instead.
+  bool cancelled_after_child() {
+    return root != nullptr && root->cancellation_point() && !root->drops_on_cancel_;
   }
 };
 

@@ -61,6 +61,7 @@ enum class unstarted_cancel : std::uint8_t {
 struct spawned_root {
   scheduler_base* sched;
   const std::string* name = nullptr;  // owned by the task from here on
+  bool drops_on_cancel = false;       // see task_state::drops_on_cancel_
 };
 struct child_root {
   scheduler_base* sched;
@@ -74,6 +75,7 @@ struct child_root {
   unstarted_cancel unstarted;   // what a cancel before it starts does
   std::chrono::steady_clock::time_point deadline;
   bool shutdown_immune;
+  bool drops_on_cancel;         // see task_state::drops_on_cancel_
 };
 
 class task_state final : public cancel_target {
@@ -81,7 +83,11 @@ class task_state final : public cancel_target {
   /// Constructed in the frame of the coroutine `frame`, whose body reports
   /// its end in `end`, when the task is spawned...
   task_state(std::coroutine_handle<> frame, body_end& end, const spawned_root& r) noexcept
-      : name_(r.name), sched_(r.sched), frame_(frame), end_(&end) {}
+      : name_(r.name),
+        sched_(r.sched),
+        frame_(frame),
+        end_(&end),
+        drops_on_cancel_(r.drops_on_cancel) {}
   /// ... or started by a combinator (when_all, when_any, timeout,
   /// uncancellable) as one of its children.
   task_state(std::coroutine_handle<> frame, body_end& end, const child_root& r) noexcept
@@ -95,6 +101,7 @@ class task_state final : public cancel_target {
         join_index_(r.index),
         unstarted_(r.unstarted),
         shutdown_immune_(r.shutdown_immune),
+        drops_on_cancel_(r.drops_on_cancel),
         seen_epoch_(r.seen_epoch) {}
   task_state(const task_state&) = delete;
   task_state& operator=(const task_state&) = delete;
@@ -444,6 +451,10 @@ class task_state final : public cancel_target {
   // True for uncancellable() cleanup: the scheduler's shutdown does not
   // cancel it (its grace timer, if any, does).
   const bool shutdown_immune_ = false;
+  // The frames running on this root are inside weft::drop_on_cancel: a
+  // cancel seen at one of their suspension points destroys them instead of
+  // throwing cancelled_error through them (drop.hpp).
+  const bool drops_on_cancel_ = false;
 
   // ---- written after construction
 

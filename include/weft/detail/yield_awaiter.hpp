@@ -5,6 +5,7 @@
 #include <coroutine>
 
 #include <weft/errors.hpp>
+#include <weft/detail/drop.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/promise.hpp>
 
@@ -12,20 +13,37 @@ namespace weft::detail {
 
 struct yield_awaiter {
   task_state* root;
+  bool drop = false;  // a cancel seen in a drop_on_cancel region
 
-  bool await_ready() const { return root != nullptr && root->cancellation_point(); }
-  void await_suspend(std::coroutine_handle<> self) const {
+  bool await_ready() {
+    if (root != nullptr && root->cancellation_point()) {
+      if (!root->drops_on_cancel_) return true;  // await_resume throws
+      drop = true;
+    }
+    return false;
+  }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) const {
+    if (drop) return transfer_to(drop_frame(self.promise()));
     worker_context* w = tls_worker;
     if (w == nullptr) {
       throw invalid_state_error(
           "co_await weft::yield() outside a weft worker; yield only inside a task that runs on "
           "a scheduler");
     }
-    w->yielded.push_back(self);  // returning void goes back to the worker loop
+    // In a drop_on_cancel region the worker looks at the cancel before it
+    // resumes the frame, and drops it instead.
+    const bool checked = root != nullptr && root->drops_on_cancel_;
+    w->yielded.push_back(as_work(self) | (checked ? k_resume_checked : 0));
+    return std::noop_coroutine();  // back to the worker loop
   }
   void await_resume() const {
     enter(root);
-    if (root != nullptr && root->cancellation_point()) root->throw_cancelled();
+    // In a drop_on_cancel region a cancel that came after the worker looked
+    // is met at the next suspension point.
+    if (root != nullptr && !root->drops_on_cancel_ && root->cancellation_point()) {
+      root->throw_cancelled();
+    }
   }
 };
 

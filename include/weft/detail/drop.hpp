@@ -1,0 +1,112 @@
+#pragma once
+// Ending cancelled frames without an exception (weft::drop_on_cancel).
+//
+// Inside a drop_on_cancel region (a root whose drops_on_cancel_ is set, and
+// every frame awaited inline under it), a suspension point that sees the
+// cancel does not throw cancelled_error: it hands its frame to drop_frame(),
+// which destroys the frames of the inline chain from that frame up to the
+// root's (each after the child it owns, so destructors of live locals run
+// in the usual order and no catch block runs), then ends the root as
+// cancelled the way its final_suspend would: a spawned root publishes and
+// drops its run reference, a combinator child reports to its join. The
+// root's own frame goes when its owner lets it go, as after any end.
+//
+// The destroying runs in a per-worker coroutine (the dropper) reached by
+// symmetric transfer, so that a join whose last child was dropped can drop
+// its parent in turn, and so on up, without growing the stack.
+
+#include <coroutine>
+#include <exception>
+#include <utility>
+
+#include <weft/detail/promise.hpp>
+#include <weft/detail/runtime.hpp>
+#include <weft/detail/task_state.hpp>
+
+namespace weft::detail {
+
+/// The promise of the weft task whose frame is `h`. Every promise<T>
+/// begins with its promise_base and is aligned to at most 16 bytes (it
+/// asserts so), so the promise sits where coroutine_handle<promise_base>
+/// computes it: right after the frame's resume and destroy pointers.
+inline promise_base& promise_of(std::coroutine_handle<> h) noexcept {
+  return std::coroutine_handle<promise_base>::from_address(h.address()).promise();
+}
+
+/// Ends the root frame `root` as cancelled without running the rest of its
+/// body; returns what to continue with.
+inline std::coroutine_handle<> end_dropped(promise_base& root) noexcept {
+  root.end_.outcome = k_cancelled;
+  if (root.state_.join_ != nullptr) {
+    const std::coroutine_handle<> parent = root.state_.finish_joined();
+    return parent ? transfer_to(parent) : std::noop_coroutine();
+  }
+  return promise_base::final_awaiter::end_spawned(root.state_);
+}
+
+/// Destroys `p`'s frame and each frame awaiting it inline, child first, up
+/// to the root's frame, then ends the root (end_dropped).
+inline std::coroutine_handle<> drop_chain(promise_base* p) noexcept {
+  while (p->root_ != &p->state_) {
+    // An inline frame: its awaiter (a task_awaiter in the frame above,
+    // trivially destructible) owns it and never destroys it, since the
+    // frame above is destroyed at that await, right after this one.
+    promise_base* up = &promise_of(p->continuation_);
+    p->frame_.destroy();
+    p = up;
+  }
+  return end_dropped(*p);
+}
+
+/// The dropper's body: one drop_chain per resume.
+struct dropper {
+  struct promise_type {
+    dropper get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    std::suspend_always final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }  // nothing in it throws
+  };
+  struct step {
+    worker_context* w;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+      return drop_chain(std::exchange(w->drop_target, nullptr));
+    }
+    void await_resume() const noexcept {}
+  };
+  std::coroutine_handle<promise_type> frame;
+};
+
+inline dropper run_drops(worker_context* w) {
+  for (;;) co_await dropper::step{w};
+}
+
+/// The frame of `p`, suspended at a point where it saw its root's cancel,
+/// ends without an exception: returns the coroutine to continue with (the
+/// dropper; an await_suspend returns it through transfer_to), which
+/// destroys it and its inline awaiters. On a worker only.
+inline std::coroutine_handle<> drop_frame(promise_base& p) noexcept {
+  worker_context* w = tls_worker;
+  w->drop_target = &p;
+  if (!w->dropper) w->dropper = run_drops(w).frame;
+  return w->dropper;
+}
+
+/// Work item tag: a frame of a drop_on_cancel region queued to resume
+/// (after a yield). The worker looks at its root's cancel before resuming
+/// it and drops it instead if the cancel is there.
+inline constexpr work_item k_resume_checked = 2;
+
+/// What the worker runs for a k_resume_checked item.
+inline std::coroutine_handle<> resume_or_drop(work_item item) noexcept {
+  const auto h = std::coroutine_handle<>::from_address(
+      reinterpret_cast<void*>(item & ~k_resume_checked));
+  promise_base& p = promise_of(h);
+  if (p.root_->cancellation_point()) return drop_frame(p);
+  return h;
+}
+
+}  // namespace weft::detail
