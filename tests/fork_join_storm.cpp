@@ -2,7 +2,11 @@
 // searches, and a mix with when_any copies, timeouts and spawned subtrees),
 // with failures at random leaves, and cancel() of roots and of subtrees
 // racing them from plain threads and from a task on the pool. Roots are
-// spawned from a plain thread and from a task. After every round:
+// spawned from a plain thread and from a task. Half the roots and half the
+// spawned subtrees are weft::drop_on_cancel regions (their cancelled
+// frames are destroyed without an exception), the rest unwind by
+// cancelled_error, so both paths and their meeting points race. After
+// every round:
 //   - every root ended in an outcome its shape allows: its serial value, a
 //     failure of one of its failing leaves, or cancelled, and cancelled only
 //     if a cancel() of that root took effect (a parent recovers from a
@@ -172,6 +176,7 @@ struct root_record {
   int depth = 0;
   std::uint64_t want = 0;
   bool fails = false;
+  bool dropping = false;  // spawned as a weft::drop_on_cancel region
   weft::task_handle<std::uint64_t> handle;
   std::atomic<bool> published{false};
   std::atomic<bool> cancelled_by_request{false};  // a cancel() of it returned true
@@ -335,7 +340,9 @@ weft::task<std::uint64_t> node(storm_round& c, const tree_spec& t, std::uint64_t
     }
     case kind::spawned: {
       const std::uint64_t child = child_seed(seed, 0);
-      weft::task_handle<std::uint64_t> h = weft::spawn(make_node(c, t, child, depth - 1));
+      weft::task_handle<std::uint64_t> h =
+          ((r >> 20) & 1) != 0 ? weft::spawn(weft::drop_on_cancel(make_node(c, t, child, depth - 1)))
+                               : weft::spawn(make_node(c, t, child, depth - 1));
       c.offer(h);
       try {
         co_return co_await h;
@@ -392,6 +399,14 @@ void describe_root(root_record& rec, std::uint64_t seed) {
       break;
   }
   rec.want = expected(rec.spec, rec.seed, rec.depth, rec.fails);
+  rec.dropping = ((r >> 40) & 1) != 0;
+}
+
+/// The root task of `rec`, as a region or not.
+template <class Spawn>
+weft::task_handle<std::uint64_t> spawn_root(storm_round& c, root_record& rec, Spawn spawn) {
+  if (rec.dropping) return spawn(weft::drop_on_cancel(make_node(c, rec.spec, rec.seed, rec.depth)));
+  return spawn(make_node(c, rec.spec, rec.seed, rec.depth));
 }
 
 void publish_root(root_record& rec, weft::task_handle<std::uint64_t> h) {
@@ -403,7 +418,7 @@ void publish_root(root_record& rec, weft::task_handle<std::uint64_t> h) {
 weft::task<void> spawn_roots_from_task(storm_round& c, int first, int last) {
   for (int i = first; i < last; ++i) {
     root_record& rec = c.root(i);
-    publish_root(rec, weft::spawn(make_node(c, rec.spec, rec.seed, rec.depth)));
+    publish_root(rec, spawn_root(c, rec, [](auto t) { return weft::spawn(std::move(t)); }));
   }
   co_return;
 }
@@ -503,7 +518,7 @@ void run_round(long round, std::uint64_t round_seed, failure_log& log, totals& s
     helpers.push_back(sched.spawn(spawn_roots_from_task(c, 0, k_roots / 2)));
     for (int i = k_roots / 2; i < k_roots; ++i) {
       root_record& rec = c.root(i);
-      publish_root(rec, sched.spawn(make_node(c, rec.spec, rec.seed, rec.depth)));
+      publish_root(rec, spawn_root(c, rec, [&sched](auto t) { return sched.spawn(std::move(t)); }));
     }
     helpers[1].wait();
     for (int i = 0; i < k_roots; ++i) c.root(i).handle.wait();
