@@ -25,6 +25,18 @@
 
 namespace weft::detail {
 
+/// The cancellation check of an awaiter before it suspends: true if it must
+/// not suspend (the cancel is requested; await_resume throws it). In a
+/// drop_on_cancel region it sets `drop` instead and returns false, so that
+/// await_suspend hands the frame to drop_frame().
+inline bool cancel_before_suspending(task_state* root, bool& drop) {
+  if (root != nullptr && root->cancellation_point()) {
+    if (!root->drops_on_cancel_) return true;
+    drop = true;
+  }
+  return false;
+}
+
 /// The promise of the weft task whose frame is `h`. Every promise<T>
 /// begins with its promise_base and is aligned to at most 16 bytes (it
 /// asserts so), so the promise sits where coroutine_handle<promise_base>

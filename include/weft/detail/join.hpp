@@ -58,12 +58,8 @@ class join_base : public join_point {
           "weft::when_all/when_any/timeout/uncancellable awaited outside a task running on a "
           "weft scheduler; sync_wait() a task that awaits it instead");
     }
-    if (count_ == 0) return true;
-    if (shares_cancel_ && root_->cancellation_point()) {
-      if (!root_->drops_on_cancel_) return true;  // await_resume throws
-      drop_ = true;  // in a drop_on_cancel region: start() drops the parent
-    }
-    return false;
+    // In a drop_on_cancel region a cancel sets drop_: start() drops the parent.
+    return count_ == 0 || (shares_cancel_ && cancel_before_suspending(root_, drop_));
   }
 
   /// Starts every child; returns the coroutine to run now (the first).

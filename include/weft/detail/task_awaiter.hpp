@@ -37,15 +37,8 @@ struct task_awaiter {
   bool started = false;
   bool drop = false;  // a cancel seen in a drop_on_cancel region
 
-  bool await_ready() {
-    // The cancellation check before suspending: a cancelled task does not
-    // start its child. In a drop_on_cancel region it suspends to be dropped.
-    if (root != nullptr && root->cancellation_point()) {
-      if (!root->drops_on_cancel_) return true;  // await_resume throws
-      drop = true;
-    }
-    return false;
-  }
+  // A cancelled task does not start its child.
+  bool await_ready() { return cancel_before_suspending(root, drop); }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
     if (drop) [[unlikely]] {

@@ -15,13 +15,7 @@ struct yield_awaiter {
   task_state* root;
   bool drop = false;  // a cancel seen in a drop_on_cancel region
 
-  bool await_ready() {
-    if (root != nullptr && root->cancellation_point()) {
-      if (!root->drops_on_cancel_) return true;  // await_resume throws
-      drop = true;
-    }
-    return false;
-  }
+  bool await_ready() { return cancel_before_suspending(root, drop); }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) const {
     if (drop) return transfer_to(drop_frame(self.promise()));
