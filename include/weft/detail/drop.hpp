@@ -99,8 +99,10 @@ inline dropper run_drops(worker_context* w) {
 /// The frame of `p`, suspended at a point where it saw its root's cancel,
 /// ends without an exception: returns the coroutine to continue with (the
 /// dropper; an await_suspend returns it through transfer_to), which
-/// destroys it and its inline awaiters. On a worker only.
-inline std::coroutine_handle<> drop_frame(promise_base& p) noexcept {
+/// destroys it and its inline awaiters. On a worker only. Out of line and
+/// cold: inlined into every awaiter's await_suspend it would cost the
+/// inline paths (register pressure in each coroutine's resume function).
+[[gnu::noinline, gnu::cold]] inline std::coroutine_handle<> drop_frame(promise_base& p) noexcept {
   worker_context* w = tls_worker;
   w->drop_target = &p;
   if (!w->dropper) w->dropper = run_drops(w).frame;

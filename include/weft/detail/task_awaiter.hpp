@@ -4,6 +4,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <utility>
 
 #include <weft/detail/access.hpp>
 #include <weft/detail/drop.hpp>
@@ -35,16 +36,18 @@ struct task_awaiter {
   typename promise<T>::handle_type child;
   task_state* root;
   bool started = false;
-  bool drop = false;  // a cancel seen in a drop_on_cancel region
 
-  // A cancelled task does not start its child.
-  bool await_ready() { return cancel_before_suspending(root, drop); }
+  // A cancelled task does not start its child. In a drop_on_cancel region
+  // the child is destroyed here and `child` left empty, which tells
+  // await_suspend to drop the parent (no flag: the awaiter's size and
+  // layout stay those of the inline path, which is sensitive to both).
+  bool await_ready() {
+    if (root != nullptr && root->cancellation_point()) [[unlikely]] return ready_cancelled();
+    return false;
+  }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
-    if (drop) [[unlikely]] {
-      child.destroy();  // never started
-      return transfer_to(drop_frame(parent.promise()));
-    }
+    if (!child) [[unlikely]] return transfer_to(drop_frame(parent.promise()));
     started = true;
     promise<T>& p = child.promise();
     p.root_ = root;
@@ -56,8 +59,12 @@ struct task_awaiter {
   // `root` (the child shares it, and its own awaits re-entered it).
   T await_resume() {
     promise<T>& p = child.promise();
-    if (!started || p.end_.error || cancelled_after_child()) [[unlikely]] {
-      end_unsuccessfully(p, child, root, started);
+    if (!started || p.end_.error || (root != nullptr && root->cancellation_point())) [[unlikely]] {
+      // In a drop_on_cancel region a cancel that came while the child ran
+      // (which returned) is met at the next suspension point instead.
+      if (!started || p.end_.error || !root->drops_on_cancel_) {
+        end_unsuccessfully(p, child, root, started);
+      }
     }
     struct destroy_on_exit {
       typename promise<T>::handle_type h;
@@ -67,10 +74,13 @@ struct task_awaiter {
   }
 
  private:
-  // A cancel that came while the child ran throws here; in a
-  // drop_on_cancel region it is met at the next suspension point instead.
-  bool cancelled_after_child() {
-    return root != nullptr && root->cancellation_point() && !root->drops_on_cancel_;
+  // The cancel is requested before the child started: true (await_resume
+  // throws), or, in a drop_on_cancel region, false with the child
+  // destroyed. Out of line: the inline path stays as short as it was.
+  [[gnu::noinline, gnu::cold]] bool ready_cancelled() noexcept {
+    if (!root->drops_on_cancel_) return true;
+    std::exchange(child, {}).destroy();
+    return false;
   }
 };
 
