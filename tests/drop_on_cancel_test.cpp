@@ -525,4 +525,77 @@ TEST(DropOnCancel, AnEmptyTaskIsRefusedWhereTheRegionIsMade) {
   }
 }
 
+/// Counts `started` down, then sleeps for an hour in a frame with a guard.
+weft::task<void> sleep_an_hour(frame_log& log, std::latch& started) {
+  logged_guard g{log, "sleeper"};
+  started.count_down();
+  try {
+    co_await weft::sleep_for(std::chrono::hours(1));
+  } catch (...) {
+    log.catches.fetch_add(1);
+    throw;
+  }
+  log.after_await.fetch_add(1);
+}
+
+TEST(DropOnCancel, ASleepWokenByTheCancelIsDropped) {
+  weft::scheduler sched{2};
+  frame_log log;
+  std::latch started{1};
+  auto h = sched.spawn(weft::drop_on_cancel(sleep_an_hour(log, started)));
+  started.wait();
+  // The sleeper is asleep or about to be: the cancel meets it at one of
+  // the two points, and either way its frame is dropped.
+  h.cancel("wake up");
+  h.wait();
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_EQ(h.cancel_reason()->message, "wake up");
+  EXPECT_EQ(destroyed(log), (std::vector<std::string>{"sleeper"}));
+  EXPECT_EQ(log.unwinding.load(), 0);
+  EXPECT_EQ(log.catches.load(), 0);
+  EXPECT_EQ(log.after_await.load(), 0);
+}
+
+TEST(DropOnCancel, ASleepTheCancelReachesFirstIsDropped) {
+  std::atomic<int> runs{0};
+  expect_dropped_before_next_runs(
+      []() -> weft::task<void> { co_await weft::sleep_for(std::chrono::hours(1)); }, runs);
+}
+
+/// A parallel_for whose rows each run until the task is cancelled.
+weft::task<void> loop_in_region(frame_log& log, std::latch& started, std::atomic<long>& rows) {
+  logged_guard g{log, "loop caller"};
+  try {
+    co_await weft::parallel_for(
+        std::size_t{0}, std::size_t{1'000'000},
+        [&](std::size_t i) {
+          if (i == 0) started.count_down();
+          rows.fetch_add(1, std::memory_order_relaxed);
+          while (!weft::this_task::cancellation_requested()) std::this_thread::yield();
+        },
+        weft::grain{1});
+  } catch (...) {
+    log.catches.fetch_add(1);
+    throw;
+  }
+  log.after_await.fetch_add(1);
+}
+
+TEST(DropOnCancel, AParallelLoopStoppedByTheCancelDropsItsCaller) {
+  weft::scheduler sched{2};
+  frame_log log;
+  std::latch started{1};
+  std::atomic<long> rows{0};
+  auto h = sched.spawn(weft::drop_on_cancel(loop_in_region(log, started, rows)));
+  started.wait();
+  h.cancel();
+  h.wait();
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_LT(rows.load(), 1'000'000);  // the rest never started
+  EXPECT_EQ(destroyed(log), (std::vector<std::string>{"loop caller"}));
+  EXPECT_EQ(log.unwinding.load(), 0);
+  EXPECT_EQ(log.catches.load(), 0);
+  EXPECT_EQ(log.after_await.load(), 0);
+}
+
 }  // namespace

@@ -110,17 +110,57 @@ inline dropper run_drops(worker_context* w) {
 }
 
 /// Work item tag: a frame of a drop_on_cancel region queued to resume
-/// (after a yield). The worker looks at its root's cancel before resuming
-/// it and drops it instead if the cancel is there.
+/// (after a yield, or woken by a cancel). The worker looks at its root's
+/// cancel before resuming it and drops it instead if the cancel is there.
 inline constexpr work_item k_resume_checked = 2;
+
+/// The work item that resumes `h`, whose root is `root`: checked in a
+/// drop_on_cancel region.
+inline work_item resume_item(const task_state* root, std::coroutine_handle<> h) noexcept {
+  return as_work(h) | (root->drops_on_cancel_ ? k_resume_checked : 0);
+}
 
 /// What the worker runs for a k_resume_checked item.
 inline std::coroutine_handle<> resume_or_drop(work_item item) noexcept {
   const auto h = std::coroutine_handle<>::from_address(
       reinterpret_cast<void*>(item & ~k_resume_checked));
   promise_base& p = promise_of(h);
-  if (p.root_->cancellation_point()) return drop_frame(p);
-  return h;
+  task_state& root = *p.root_;
+  if (!root.cancellation_point()) return h;
+  // As the awaiter's await_resume would: from here on no canceller touches
+  // what the frame waited on (nothing armed after a yield: a short wait for
+  // the canceller to finish passing its request on, if it has not).
+  root.disarm_cancel_target();
+  return drop_frame(p);
 }
+
+/// `co_await drop_if_cancelled{}` in weft's own coroutines, where they
+/// would otherwise throw the task's cancelled_error: in a drop_on_cancel
+/// region whose cancel is requested the frame is dropped here; elsewhere
+/// nothing happens, and the caller goes on to throw.
+struct drop_if_cancelled {};
+
+struct drop_if_cancelled_awaiter {
+  task_state* root;
+  bool drop = false;
+
+  bool await_ready() {
+    if (root == nullptr || !root->drops_on_cancel_) return true;
+    static_cast<void>(cancel_before_suspending(root, drop));
+    return !drop;
+  }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) noexcept {
+    return transfer_to(drop_frame(self.promise()));
+  }
+  void await_resume() const noexcept {}
+};
+
+template <>
+struct awaitable_traits<drop_if_cancelled> {
+  static drop_if_cancelled_awaiter transform(task_state* root, drop_if_cancelled) noexcept {
+    return {root};
+  }
+};
 
 }  // namespace weft::detail

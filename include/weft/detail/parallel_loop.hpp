@@ -40,6 +40,7 @@
 #include <weft/cancel_reason.hpp>
 #include <weft/errors.hpp>
 #include <weft/detail/current_task.hpp>
+#include <weft/detail/drop.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/loop_fork.hpp>
 #include <weft/detail/runtime.hpp>
@@ -118,6 +119,9 @@ struct loop_control {
     if (error_) std::rethrow_exception(error_);
     throw;
   }
+
+  /// True if a body failed (finish() rethrows it).
+  bool failed() const noexcept { return error_ != nullptr; }
 
   /// In the top frame once every part has ended: throws if the loop did
   /// not run to its end: the awaiting task's cancelled_error (with its own
@@ -290,6 +294,9 @@ task<void> run_loop(std::size_t first, std::size_t last, std::size_t grain, Chun
   } catch (...) {
     ctl.rethrow_failure();
   }
+  // Stopped by the task's cancel inside a drop_on_cancel region: dropped
+  // here instead of throwing (a failure is still thrown, below).
+  if (!complete && !ctl.failed()) co_await drop_if_cancelled{};
   ctl.finish(complete);
 }
 
@@ -377,6 +384,7 @@ task<T> run_reduce(std::size_t first, std::size_t last, std::size_t grain, T ide
   } catch (...) {
     ctl.rethrow_failure();
   }
+  if (!result && !ctl.failed()) co_await drop_if_cancelled{};  // as in run_loop
   ctl.finish(result.has_value());
   co_return std::move(*result);
 }

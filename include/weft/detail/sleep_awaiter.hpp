@@ -6,6 +6,7 @@
 #include <coroutine>
 
 #include <weft/errors.hpp>
+#include <weft/detail/drop.hpp>
 #include <weft/detail/fwd.hpp>
 #include <weft/detail/promise.hpp>
 #include <weft/detail/timer.hpp>
@@ -29,9 +30,10 @@ class sleep_entry final : public timer_entry, public cancel_target {
   }
   bool fire_on_shutdown() const noexcept override { return !root->shutdown_immune_; }
 
-  /// The sleeper was cancelled: wake it now unless the timer got there first.
+  /// The sleeper was cancelled: wake it now unless the timer got there
+  /// first (in a drop_on_cancel region the worker drops it instead).
   void on_cancel(const cancel_reason&) noexcept override {
-    if (root->sched_->remove_timer(*this)) schedule(root->sched_, as_work(handle), node);
+    if (root->sched_->remove_timer(*this)) schedule(root->sched_, resume_item(root, handle), node);
   }
 };
 
@@ -41,6 +43,7 @@ struct sleep_awaiter {
   }
   task_state* root;
   sleep_entry entry;
+  bool drop = false;  // a cancel seen in a drop_on_cancel region
 
   bool await_ready() {
     if (root == nullptr) {
@@ -48,9 +51,12 @@ struct sleep_awaiter {
           "co_await weft::sleep_for/sleep_until outside a task running on a weft scheduler; "
           "sleep only inside a spawned task");
     }
-    return root->cancellation_point() || entry.when <= std::chrono::steady_clock::now();
+    if (cancel_before_suspending(root, drop)) return true;
+    return !drop && entry.when <= std::chrono::steady_clock::now();
   }
-  bool await_suspend(std::coroutine_handle<> self) {
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) {
+    if (drop) return transfer_to(drop_frame(self.promise()));
     entry.handle = self;
     entry.root = root;
     root->arm_cancel_target(&entry, wait_kind::sleep);
@@ -59,14 +65,19 @@ struct sleep_awaiter {
     if (root->cancellation_point() || !root->sched_->add_timer(entry)) {
       root->disarm_cancel_target();
       root->sched_->remove_timer(entry);
-      return false;
+      if (root->drops_on_cancel_ && root->cancellation_point()) {
+        return transfer_to(drop_frame(self.promise()));
+      }
+      return self;  // resume at once: await_resume throws the cancel
     }
-    return true;  // the timer thread or a canceller resumes us
+    return std::noop_coroutine();  // the timer thread or a canceller resumes us
   }
   void await_resume() {
     enter(root);
     root->disarm_cancel_target();
-    if (root->cancellation_point()) root->throw_cancelled();
+    // In a drop_on_cancel region a cancel that came after the timer fired
+    // is met at the next suspension point.
+    if (root->cancellation_point() && !root->drops_on_cancel_) root->throw_cancelled();
   }
 };
 

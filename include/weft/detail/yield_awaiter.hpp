@@ -27,8 +27,7 @@ struct yield_awaiter {
     }
     // In a drop_on_cancel region the worker looks at the cancel before it
     // resumes the frame, and drops it instead.
-    const bool checked = root != nullptr && root->drops_on_cancel_;
-    w->yielded.push_back(as_work(self) | (checked ? k_resume_checked : 0));
+    w->yielded.push_back(root != nullptr ? resume_item(root, self) : as_work(self));
     return std::noop_coroutine();  // back to the worker loop
   }
   void await_resume() const {
