@@ -27,6 +27,11 @@
 // return of the last row that was running (or from the cancel, if later)
 // to the catch, what the loop adds to the running bodies. chunk_us and chunk_max_us: a row's mean
 // and longest time, run alone (the bound is 50 µs plus one chunk's body).
+// loops_cancel/weft_drop: the same loop in a task spawned as
+// weft::drop_on_cancel, whose frames end without an exception: there is no
+// catch, so the samples end at the task's terminal state (its done
+// callback's stamp). done_p50_us / done_p99_us: cancel() to that state, in
+// both rows.
 
 #include <weft/weft.hpp>
 
@@ -239,7 +244,7 @@ void dot_rows(benchmark::State& state, Where where, Loop loop) {
 
 // ---- loops_cancel
 
-void cancel_mid_loop(benchmark::State& state) {
+void cancel_mid_loop(benchmark::State& state, bool drop) {
   weft::scheduler sched{weft_bench::workers_of(state)};
   const std::size_t n = image_n();
   std::vector<std::uint16_t> out(n * n);
@@ -263,7 +268,7 @@ void cancel_mid_loop(benchmark::State& state) {
   const std::int64_t samples = cancel_samples();
   for (auto _ : state) {
     std::int64_t finished_first = 0;
-    std::vector<double> latencies, after_bodies;
+    std::vector<double> latencies, after_bodies, to_done;
     latencies.reserve(samples);
     double total = 0;
     for (std::int64_t i = 0; i < samples; ++i) {
@@ -271,30 +276,39 @@ void cancel_mid_loop(benchmark::State& state) {
       clock_type::time_point caught{};
       // When the last row to return returned (ns on clock_type).
       std::atomic<std::int64_t> last_row_end{0};
+      auto loop = [&]() {
+        return weft::parallel_for(0, n, [&](std::size_t row) {
+          mandelbrot_row(out.data(), row, n);
+          const std::int64_t end = clock_type::now().time_since_epoch().count();
+          std::int64_t seen = last_row_end.load(std::memory_order_relaxed);
+          while (seen < end && !last_row_end.compare_exchange_weak(seen, end)) {
+          }
+        });
+      };
       auto body = [&]() -> weft::task<void> {
         running.store(true, std::memory_order_release);
         try {
-          co_await weft::parallel_for(0, n, [&](std::size_t row) {
-            mandelbrot_row(out.data(), row, n);
-            const std::int64_t end = clock_type::now().time_since_epoch().count();
-            std::int64_t seen = last_row_end.load(std::memory_order_relaxed);
-            while (seen < end && !last_row_end.compare_exchange_weak(seen, end)) {
-            }
-          });
+          co_await loop();
         } catch (const weft::cancelled_error&) {
           caught = clock_type::now();
           throw;
         }
       };
+      auto dropping_body = [&]() -> weft::task<void> {
+        running.store(true, std::memory_order_release);
+        co_await loop();
+      };
       const auto delay = std::chrono::nanoseconds(
           static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(loop_time.count() * 2 / 3 + 1)));
-      auto h = sched.spawn(body());
+      auto h = drop ? sched.spawn(weft::drop_on_cancel(dropping_body())) : sched.spawn(body());
+      weft_bench::done_stamp done(h);
       while (!running.load(std::memory_order_acquire)) std::this_thread::yield();
       const auto at = clock_type::now() + delay;
       while (clock_type::now() < at) std::this_thread::yield();
       const auto start = clock_type::now();
       h.cancel("benchmark");
-      h.wait();
+      const auto ended = done.when(h);
+      if (drop) caught = ended;
       if (!h.cancelled()) {  // the loop ended first: no sample
         if (h.exception() != nullptr) {
           state.SkipWithError("loops_cancel: the loop failed");
@@ -309,6 +323,7 @@ void cancel_mid_loop(benchmark::State& state) {
       }
       const double s = std::chrono::duration<double>(caught - start).count();
       latencies.push_back(s);
+      to_done.push_back(std::chrono::duration<double>(ended - start).count());
       total += s;
       // What the loop adds once the rows running at the cancel returned.
       const auto bodies_done = std::max(
@@ -318,6 +333,7 @@ void cancel_mid_loop(benchmark::State& state) {
     state.SetIterationTime(latencies.empty() ? 0.0 : total / static_cast<double>(latencies.size()));
     weft_bench::report_quantiles(state, latencies);
     weft_bench::report_quantiles(state, after_bodies, "after_rows_");
+    weft_bench::report_quantiles(state, to_done, "done_");
     state.counters["chunk_us"] = chunk_us;
     state.counters["chunk_max_us"] = row_max_us;
     state.counters["finished_first"] = static_cast<double>(finished_first);
@@ -495,7 +511,13 @@ void register_rows() {
   });
 #endif
 
-  weft_bench::add("loops_cancel", "weft", &cancel_mid_loop, timing::manual)->Iterations(1);
+  weft_bench::add(
+      "loops_cancel", "weft", [](benchmark::State& s) { cancel_mid_loop(s, false); }, timing::manual)
+      ->Iterations(1);
+  weft_bench::add(
+      "loops_cancel", "weft_drop", [](benchmark::State& s) { cancel_mid_loop(s, true); },
+      timing::manual)
+      ->Iterations(1);
 }
 
 }  // namespace

@@ -26,6 +26,16 @@ namespace weft::detail {
   root->throw_cancelled();
 }
 
+/// As end_unsuccessfully, except for a cancel that came while the child ran
+/// (and returned) inside a drop_on_cancel region: that one is met at the
+/// next suspension point, so this returns and the value is taken.
+[[gnu::noinline, gnu::cold]] inline void end_unless_dropping(promise_base& p,
+                                                             std::coroutine_handle<> child,
+                                                             task_state* root, bool started) {
+  if (started && !p.end_.error && root->drops_on_cancel_) return;
+  end_unsuccessfully(p, child, root, started);
+}
+
 /// The awaiter owns the child's frame and destroys it in await_resume, which
 /// every path reaches. It holds no object with a destructor: g++ 12 destroys
 /// a temporary awaiter (and the awaited operand) twice when await_resume
@@ -60,11 +70,7 @@ struct task_awaiter {
   T await_resume() {
     promise<T>& p = child.promise();
     if (!started || p.end_.error || (root != nullptr && root->cancellation_point())) [[unlikely]] {
-      // In a drop_on_cancel region a cancel that came while the child ran
-      // (which returned) is met at the next suspension point instead.
-      if (!started || p.end_.error || !root->drops_on_cancel_) {
-        end_unsuccessfully(p, child, root, started);
-      }
+      end_unless_dropping(p, child, root, started);
     }
     struct destroy_on_exit {
       typename promise<T>::handle_type h;
