@@ -315,13 +315,18 @@ TEST(DropOnCancel, AYieldTheCancelReachesFirstDropsItsFrame) {
 
 /// A chain of `depth` frames awaiting each other inline, each with a
 /// counted local; the innermost yields until cancelled.
+weft::task<void> yield_until_cancelled(std::latch& started) {
+  started.count_down();
+  for (;;) co_await weft::yield();
+}
+
 weft::task<void> deep_chain(int depth, std::latch& started) {
   counted c;
   if (depth == 0) {
-    started.count_down();
-    for (;;) co_await weft::yield();
+    co_await yield_until_cancelled(started);
+  } else {
+    co_await deep_chain(depth - 1, started);
   }
-  co_await deep_chain(depth - 1, started);
 }
 
 TEST(DropOnCancel, AHundredThousandDeepChainIsDroppedWithoutGrowingTheStack) {
