@@ -7,6 +7,7 @@
 
 #include "support.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <latch>
@@ -437,16 +438,25 @@ TEST(DropOnCancel, ObserversSeeTheSameEndWithAndWithoutIt) {
 }
 
 /// A region whose when_all children yield on both workers: cancelled while
-/// children run, some of them stolen, on the other worker.
-weft::task<void> spread(std::latch& started, std::mutex& m, std::vector<std::thread::id>& ran_on) {
+/// children run on each, some of them stolen. `both` counts down once the
+/// children have run on two threads (a stolen child, or a yielder taken
+/// from the other worker's list).
+weft::task<void> spread(std::latch& both, std::mutex& m, std::vector<std::thread::id>& ran_on,
+                        bool& signalled) {
   auto child = [&]() -> weft::task<int> {
     counted c;
-    {
-      std::lock_guard lock(m);
-      ran_on.push_back(std::this_thread::get_id());
+    for (;;) {
+      {
+        std::lock_guard lock(m);
+        const auto me = std::this_thread::get_id();
+        if (std::find(ran_on.begin(), ran_on.end(), me) == ran_on.end()) ran_on.push_back(me);
+        if (ran_on.size() == 2 && !signalled) {
+          signalled = true;
+          both.count_down();
+        }
+      }
+      co_await weft::yield();
     }
-    started.count_down();
-    for (;;) co_await weft::yield();
   };
   co_await weft::when_all(child(), child(), child(), child());
 }
@@ -454,27 +464,20 @@ weft::task<void> spread(std::latch& started, std::mutex& m, std::vector<std::thr
 TEST(DropOnCancel, ARegionCancelledWhileChildrenRunOnBothWorkersDropsEachOnce) {
   counted::reset();
   weft::scheduler sched{2};
-  int spread_rounds = 0;
+  weft_test::hang_guard guard(std::chrono::seconds(120), "children never ran on both workers");
   for (int round = 0; round < 200; ++round) {
-    std::latch started{4};
+    std::latch both{1};
     std::mutex m;
     std::vector<std::thread::id> ran_on;
-    auto h = sched.spawn(weft::drop_on_cancel(spread(started, m, ran_on)));
-    started.wait();
+    bool signalled = false;
+    auto h = sched.spawn(weft::drop_on_cancel(spread(both, m, ran_on, signalled)));
+    both.wait();
     h.cancel();
     h.wait();
     ASSERT_TRUE(h.cancelled());
     ASSERT_EQ(counted::live.load(), 0) << "round " << round;
-    std::lock_guard lock(m);
-    for (const auto& id : ran_on) {
-      if (id != ran_on.front()) {
-        ++spread_rounds;
-        break;
-      }
-    }
   }
   EXPECT_EQ(counted::double_destroyed.load(), 0);
-  EXPECT_GT(spread_rounds, 0) << "no round had children on both workers";
 }
 
 /// A failure and a cancel racing inside a region: the outcome is the one
