@@ -17,6 +17,9 @@ namespace weft::detail {
 void scheduler_core::worker_main(worker_context& w) noexcept {
   run_hook(options_.on_worker_start, w.index, "on_worker_start");
   tls_worker = &w;
+  // Made here, where a failed allocation is an ordinary crash, not one in
+  // the noexcept drop path that would need it.
+  w.dropper = run_drops(&w).frame;
   for (;;) {
     work_item item = find_work(w);
     if (item == k_no_work) item = wait_for_work(w);

@@ -501,7 +501,8 @@ TEST(DropOnCancel, AFailureRacingACancelIsNeverMasked) {
       co_return a + b;
     };
     auto h = sched.spawn(weft::drop_on_cancel(body()));
-    started.wait();
+    // The yielder may never start: the failure can cancel it first.
+    ASSERT_TRUE(weft_test::eventually([&] { return started.try_wait() || h.done(); }));
     h.cancel();
     h.wait();
     if (threw.load()) {
@@ -604,6 +605,73 @@ TEST(DropOnCancel, AParallelLoopStoppedByTheCancelDropsItsCaller) {
   EXPECT_EQ(log.unwinding.load(), 0);
   EXPECT_EQ(log.catches.load(), 0);
   EXPECT_EQ(log.after_await.load(), 0);
+}
+
+/// Counts `started` down, then blocks its worker until `go` is set, then
+/// returns: its last stretch, with no suspension point in it.
+weft::task<int> finish_after_go(std::latch& started, std::atomic<bool>& go) {
+  started.count_down();
+  go.wait(false);
+  co_return 1;
+}
+
+weft::task<int> await_a_finishing_child(frame_log& log, std::latch& started,
+                                        std::atomic<bool>& go) {
+  logged_guard g{log, "parent"};
+  const int v = co_await finish_after_go(started, go);
+  log.after_await.fetch_add(1);
+  co_return v;
+}
+
+TEST(DropOnCancel, ACancelThatCameWhileAnInlineChildFinishedDropsItsParent) {
+  weft::scheduler sched{1};
+  frame_log log;
+  std::latch started{1};
+  std::atomic<bool> go{false};
+  auto h = sched.spawn(weft::drop_on_cancel(await_a_finishing_child(log, started, go)));
+  started.wait();
+  h.cancel();
+  go = true;
+  go.notify_all();
+  h.wait();
+  // As without the region, where the parent's await would throw: the
+  // region ends cancelled and no code after that await runs.
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_EQ(log.after_await.load(), 0);
+  EXPECT_EQ(log.unwinding.load(), 0);
+  EXPECT_EQ(destroyed(log), (std::vector<std::string>{"parent"}));
+}
+
+/// A local whose destructor asks this_task:: whether the task is cancelled.
+struct asks_this_task {
+  std::atomic<int>& answer;
+  ~asks_this_task() { answer = weft::this_task::cancellation_requested() ? 1 : 2; }
+};
+
+weft::task<void> yield_with_a_question(std::atomic<int>& answer, std::latch& started) {
+  asks_this_task q{answer};
+  started.count_down();
+  for (;;) co_await weft::yield();
+}
+
+TEST(DropOnCancel, DestructorsOfADroppedFrameRunInsideItsTask) {
+  weft::scheduler sched{1};
+  std::atomic<int> answer{0};
+  std::latch started{1};
+  auto h = sched.spawn(weft::drop_on_cancel(yield_with_a_question(answer, started)));
+  started.wait();
+  // The one worker takes the blocker (injected work comes before a
+  // yielder), so the cancel finds the frame queued: the worker drops it as
+  // it takes it back, outside any await.
+  std::latch occupied{1}, release{1};
+  auto blocker = sched.spawn(weft_test::occupy_worker(occupied, release));
+  occupied.wait();
+  h.cancel();
+  release.count_down();
+  h.wait();
+  blocker.wait();
+  EXPECT_TRUE(h.cancelled());
+  EXPECT_EQ(answer.load(), 1);  // this_task:: answered, from the cancelled task
 }
 
 }  // namespace

@@ -29,18 +29,18 @@ namespace weft::detail {
 /// not suspend (the cancel is requested; await_resume throws it). In a
 /// drop_on_cancel region it sets `drop` instead and returns false, so that
 /// await_suspend hands the frame to drop_frame().
-inline bool cancel_before_suspending(task_state* root, bool& drop) {
-  if (root != nullptr && root->cancellation_point()) {
-    if (!root->drops_on_cancel_) return true;
+inline bool cancel_before_suspending(task_state& root, bool& drop) {
+  if (root.cancellation_point()) [[unlikely]] {
+    if (!root.drops_on_cancel_) return true;
     drop = true;
   }
   return false;
 }
 
 /// The promise of the weft task whose frame is `h`. Every promise<T>
-/// begins with its promise_base and is aligned to at most 16 bytes (it
-/// asserts so), so the promise sits where coroutine_handle<promise_base>
-/// computes it: right after the frame's resume and destroy pointers.
+/// begins with its promise_base and sits at the offset a promise_base
+/// would (promise<T> asserts it: promise_offset), so the promise is where
+/// coroutine_handle<promise_base> computes it.
 inline promise_base& promise_of(std::coroutine_handle<> h) noexcept {
   return std::coroutine_handle<promise_base>::from_address(h.address()).promise();
 }
@@ -127,6 +127,7 @@ inline std::coroutine_handle<> resume_or_drop(work_item item) noexcept {
   promise_base& p = promise_of(h);
   task_state& root = *p.root_;
   if (!root.cancellation_point()) return h;
+  enter(&root);  // destructors that ask this_task:: find it, as after a resume
   // As the awaiter's await_resume would: from here on no canceller touches
   // what the frame waited on (nothing armed after a yield: a short wait for
   // the canceller to finish passing its request on, if it has not).
@@ -146,7 +147,7 @@ struct drop_if_cancelled_awaiter {
 
   bool await_ready() {
     if (root == nullptr || !root->drops_on_cancel_) return true;
-    static_cast<void>(cancel_before_suspending(root, drop));
+    static_cast<void>(cancel_before_suspending(*root, drop));
     return !drop;
   }
   template <class P>

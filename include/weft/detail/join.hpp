@@ -59,32 +59,30 @@ class join_base : public join_point {
           "weft scheduler; sync_wait() a task that awaits it instead");
     }
     // In a drop_on_cancel region a cancel sets drop_: start() drops the parent.
-    return count_ == 0 || (shares_cancel_ && cancel_before_suspending(root_, drop_));
+    return count_ == 0 || (shares_cancel_ && cancel_before_suspending(*root_, drop_));
   }
 
   /// Starts every child; returns the coroutine to run now (the first).
   template <class P>
   std::coroutine_handle<> start(std::coroutine_handle<P> parent) noexcept {
-    return start_counted(parent, parent.promise(), count_);
+    return start_counted(parent, count_);
   }
   /// As start(), for a join whose number of children is `N` (the awaiter
   /// of a fixed list): the loops below unroll, and for two children the
   /// fork is one push (fib(30) when_all: 37 fewer instructions per fork).
   template <std::uint32_t N, class P>
   std::coroutine_handle<> start_fixed(std::coroutine_handle<P> parent) noexcept {
-    return start_counted(parent, parent.promise(), std::integral_constant<std::uint32_t, N>{});
+    return start_counted(parent, std::integral_constant<std::uint32_t, N>{});
   }
 
  private:
   template <class Count>
-  std::coroutine_handle<> start_counted(std::coroutine_handle<> parent, promise_base& parent_promise,
-                                        Count count) noexcept {
+  std::coroutine_handle<> start_counted(std::coroutine_handle<> parent, Count count) noexcept {
     if (drop_) [[unlikely]] {
       destroy_children();  // none started
-      return transfer_to(drop_frame(parent_promise));
+      return transfer_to(drop_frame(promise_of(parent)));
     }
     parent_ = parent;
-    parent_promise_ = &parent_promise;
     ends_.start(count);
     // The children look at the parent's word (and up) when the cancel epoch
     // moved since the parent last looked; the parent's slot stays empty
@@ -207,11 +205,16 @@ class join_base : public join_point {
   /// it, or, in a drop_on_cancel region whose cancel ended the join, the
   /// dropper that drops it (after its children).
   std::coroutine_handle<> continue_parent() noexcept {
-    if (root_->drops_on_cancel_ && shares_cancel_) [[unlikely]] return continue_or_drop_parent();
+    // relaxed: written by children before their ends, which the join's
+    // count (or the chain) orders before this.
+    if (child_cancelled_.load(std::memory_order_relaxed)) [[unlikely]] {
+      return continue_or_drop_parent();
+    }
     return parent_;
   }
 
   [[gnu::noinline]] std::coroutine_handle<> continue_or_drop_parent() noexcept {
+    if (!root_->drops_on_cancel_ || !shares_cancel_) return parent_;
     // A failure is rethrown as an exception, as everywhere: the parent
     // resumes to throw it.
     if (decided() && children_[decided_index_]->state_.outcome() == k_failed) return parent_;
@@ -219,7 +222,7 @@ class join_base : public join_point {
     leave();  // no canceller touches the children from here on
     before_drop();
     destroy_children();
-    return drop_frame(*parent_promise_);
+    return drop_frame(promise_of(parent_));
   }
 
   /// Destroys the children's frames (and an adopted array of them): the
@@ -232,11 +235,16 @@ class join_base : public join_point {
   /// A child ended: the first failure (or, for when_any, the first end)
   /// decides, and cancels the other children.
   void record_end(task_state& child) noexcept {
-    if (mode_ == mode::any || child.outcome() == k_failed) [[unlikely]] decide(child);
+    if (mode_ == mode::any || child.outcome() != k_succeeded) [[unlikely]] note_end(child);
   }
 
-  [[gnu::noinline]] void decide(task_state& child) noexcept {
+  [[gnu::noinline]] void note_end(task_state& child) noexcept {
     const std::uint64_t outcome = child.outcome();
+    if (outcome == k_cancelled) child_cancelled_.store(true, std::memory_order_relaxed);
+    if (mode_ == mode::any || outcome == k_failed) decide(child, outcome);
+  }
+
+  void decide(task_state& child, std::uint64_t outcome) noexcept {
     // acq_rel on the exchange: one child decides; its index is published to
     // the parent by the join's count (or the chain) like the results.
     if (!decided_.exchange(true, std::memory_order_acq_rel)) {
@@ -337,9 +345,11 @@ class join_base : public join_point {
   }
 
   std::coroutine_handle<> parent_;
-  promise_base* parent_promise_ = nullptr;  // parent_'s, for dropping it
   // A cancel seen before the children started, in a drop_on_cancel region.
   bool drop_ = false;
+  // A child ended cancelled: the parent may have to be dropped
+  // (continue_parent). Written by the children, read by the last to end.
+  std::atomic<bool> child_cancelled_{false};
   // Children not yet accounted for (join_count.hpp); untouched when the
   // chain ran every child.
   join_count ends_;

@@ -93,9 +93,18 @@ class promise_base {
   struct final_awaiter {
     promise_base* promise;
     bool await_ready() const noexcept { return false; }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+    [[gnu::always_inline]] std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
       promise_base& p = *promise;
-      if (p.continuation_) return transfer_to(p.continuation_);
+      if (p.continuation_) {
+        // An inline child that returned: the cancellation check of its
+        // parent's await is made here, before the parent resumes (an
+        // inline child always has its parent's root), so that in a
+        // drop_on_cancel region the parent can be dropped instead.
+        if (p.end_.outcome == k_succeeded && p.root_->cancellation_point()) [[unlikely]] {
+          return return_cancelled(p);
+        }
+        return transfer_to(p.continuation_);
+      }
       if (p.state_.join_ != nullptr) {
         // A combinator child: after finish_joined() the parent may own this
         // frame, so only its return value is used.
@@ -117,6 +126,12 @@ class promise_base {
     void await_resume() const noexcept {}
   };
   final_awaiter final_suspend() noexcept { return {this}; }
+
+  /// A task awaited inline returned while its root's cancel is requested:
+  /// marks its end cancelled, so that the parent's await_resume throws, or
+  /// in a drop_on_cancel region drops this frame and the ones above
+  /// (drop.hpp; defined in scheduler/drop.cpp).
+  [[gnu::cold]] static std::coroutine_handle<> return_cancelled(promise_base& p) noexcept;
 
   void unhandled_exception() noexcept {
     end_.error = std::current_exception();
@@ -160,6 +175,12 @@ class promise_base {
   };
 };
 
+/// Where a promise aligned to `align` sits in its coroutine frame: after
+/// the resume and destroy pointers, aligned (GCC's and Clang's layout).
+constexpr std::size_t promise_offset(std::size_t align) noexcept {
+  return (2 * sizeof(void*) + align - 1) / align * align;
+}
+
 /// Where a task<T>'s body leaves its value: co_return's half of the promise.
 template <class T>
 class result_slot {
@@ -193,8 +214,8 @@ class promise : public promise_base, public result_slot<T> {
   task<T> get_return_object() noexcept {
     // drop.hpp finds a frame's promise_base without knowing T: the offset
     // of the promise in the frame is the same for every alignment up to 16.
-    static_assert(alignof(promise) <= 16,
-                  "weft::task<T> supports result types aligned to at most 16 bytes; return an "
+    static_assert(promise_offset(alignof(promise)) == promise_offset(alignof(promise_base)),
+                  "weft::task<T> supports result types aligned to at most 2 pointers; return an "
                   "over-aligned T through std::unique_ptr<T>");
     auto frame = handle_type::from_promise(*this);
     frame_ = frame;

@@ -25,8 +25,10 @@ class sleep_entry final : public timer_entry, public cancel_target {
     std::coroutine_handle<> h = handle;
     // The coroutine stays suspended until `node` is consumed, so the node
     // may be used after mark_fired().
+    // Read before mark_fired(), like the handle (`root` is in the frame).
+    const work_item item = resume_item(root, h);
     mark_fired();
-    schedule(sched, as_work(h), node);
+    schedule(sched, item, node);
   }
   bool fire_on_shutdown() const noexcept override { return !root->shutdown_immune_; }
 
@@ -51,7 +53,7 @@ struct sleep_awaiter {
           "co_await weft::sleep_for/sleep_until outside a task running on a weft scheduler; "
           "sleep only inside a spawned task");
     }
-    if (cancel_before_suspending(root, drop)) return true;
+    if (cancel_before_suspending(*root, drop)) return true;
     return !drop && entry.when <= std::chrono::steady_clock::now();
   }
   template <class P>

@@ -26,16 +26,6 @@ namespace weft::detail {
   root->throw_cancelled();
 }
 
-/// As end_unsuccessfully, except for a cancel that came while the child ran
-/// (and returned) inside a drop_on_cancel region: that one is met at the
-/// next suspension point, so this returns and the value is taken.
-[[gnu::noinline, gnu::cold]] inline void end_unless_dropping(promise_base& p,
-                                                             std::coroutine_handle<> child,
-                                                             task_state* root, bool started) {
-  if (started && !p.end_.error && root->drops_on_cancel_) return;
-  end_unsuccessfully(p, child, root, started);
-}
-
 /// The awaiter owns the child's frame and destroys it in await_resume, which
 /// every path reaches. It holds no object with a destructor: g++ 12 destroys
 /// a temporary awaiter (and the awaited operand) twice when await_resume
@@ -69,8 +59,10 @@ struct task_awaiter {
   // `root` (the child shares it, and its own awaits re-entered it).
   T await_resume() {
     promise<T>& p = child.promise();
-    if (!started || p.end_.error || (root != nullptr && root->cancellation_point())) [[unlikely]] {
-      end_unless_dropping(p, child, root, started);
+    // The child's end made the cancellation check (promise_base's
+    // final_awaiter): a cancel found there marked it cancelled.
+    if (!started || p.end_.outcome != k_succeeded) [[unlikely]] {
+      end_unsuccessfully(p, child, root, started);
     }
     struct destroy_on_exit {
       typename promise<T>::handle_type h;

@@ -143,7 +143,7 @@ class task_state final : public cancel_target {
   /// At a suspension point of the task rooted here (on its worker): takes
   /// on the cancellation of an ancestor, or asks for shutdown cancellation
   /// if the scheduler is stopping; true if cancellation has been requested.
-  bool cancellation_point() {
+  [[gnu::always_inline]] bool cancellation_point() {
     // Two loads on the path where nothing is asked (a root always has its
     // scheduler): its word, and the epoch no cancel advanced since this
     // task last looked. The rest is out of line.

@@ -15,7 +15,7 @@ struct yield_awaiter {
   task_state* root;
   bool drop = false;  // a cancel seen in a drop_on_cancel region
 
-  bool await_ready() { return cancel_before_suspending(root, drop); }
+  bool await_ready() { return root != nullptr && cancel_before_suspending(*root, drop); }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> self) const {
     if (drop) return transfer_to(drop_frame(self.promise()));
