@@ -34,11 +34,17 @@ struct drop_on_cancel_awaitable {
 /// Choose it where no frame of the region needs to catch its cancellation
 /// (RAII cleans up); keep the default where a `catch (const
 /// weft::cancelled_error&)` must run. Suspension points that end a frame
-/// without an exception: co_await of a task, when_all, when_any, timeout,
-/// uncancellable, drop_on_cancel, and yield; the others (sleep, a handle,
-/// a future, event, semaphore, mutex, queue, task_group, the parallel
-/// loops, to_thread, Asio) still deliver the cancel as cancelled_error,
-/// which ends the region the same way, at the cost of the unwind.
+/// without an exception: co_await of a task (before the child starts, and
+/// when it returns), when_all, when_any, timeout, uncancellable,
+/// drop_on_cancel, yield, sleep, and the parallel loops. The others (a
+/// handle, a future, event, semaphore, mutex, queue, task_group,
+/// to_thread, Asio) still deliver the cancel as cancelled_error, which
+/// ends the region's frames by unwinding, as outside one.
+///
+/// A child of a when_all or when_any in the region that is dropped keeps
+/// its own frame (not the frames it awaits inline) until its siblings have
+/// ended, as after any end of a child: a lock held by a local of that frame
+/// is released then, not at the drop.
 template <class T>
 drop_on_cancel_awaitable<T> drop_on_cancel(task<T> body) {
   return {std::move(body)};
