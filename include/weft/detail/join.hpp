@@ -191,7 +191,11 @@ class join_base : public join_point {
   /// drop_on_cancel region a cancel requested after the last child looked,
   /// continue_parent(), is met at the parent's next suspension point.)
   void throw_if_parent_cancelled() const {
-    if (!root_->drops_on_cancel_ && root_->cancellation_point()) root_->throw_cancelled();
+    if (root_->cancellation_point()) [[unlikely]] parent_cancelled();
+  }
+
+  [[gnu::noinline, gnu::cold]] void parent_cancelled() const {
+    if (!root_->drops_on_cancel_) root_->throw_cancelled();
   }
 
   /// Rethrows the error of a child that ended failed or cancelled.
