@@ -26,7 +26,7 @@ void scheduler_core::worker_main(worker_context& w) noexcept {
     if (item == k_no_work) break;
     run(w, item);
   }
-  if (w.dropper) w.dropper.destroy();
+  w.dropper.destroy();
   tls_worker = nullptr;
   run_hook(options_.on_worker_stop, w.index, "on_worker_stop");
 }

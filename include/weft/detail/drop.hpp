@@ -37,6 +37,20 @@ inline bool cancel_before_suspending(task_state& root, bool& drop) {
   return false;
 }
 
+/// Throws the root's cancel, except in a drop_on_cancel region (the caller
+/// found it requested).
+[[gnu::noinline, gnu::cold]] inline void throw_unless_dropping(const task_state& root) {
+  if (!root.drops_on_cancel_) root.throw_cancelled();
+}
+
+/// The cancellation check of an awaiter after it resumed: throws the
+/// task's cancel if it is requested, except in a drop_on_cancel region,
+/// where a cancel that came after the wait ended is met at the next
+/// suspension point, which can drop the frame.
+inline void throw_if_cancelled_after_resuming(task_state& root) {
+  if (root.cancellation_point()) [[unlikely]] throw_unless_dropping(root);
+}
+
 /// The promise of the weft task whose frame is `h`. Every promise<T>
 /// begins with its promise_base and sits at the offset a promise_base
 /// would (promise<T> asserts it: promise_offset), so the promise is where
@@ -105,14 +119,8 @@ inline dropper run_drops(worker_context* w) {
 [[gnu::noinline, gnu::cold]] inline std::coroutine_handle<> drop_frame(promise_base& p) noexcept {
   worker_context* w = tls_worker;
   w->drop_target = &p;
-  if (!w->dropper) w->dropper = run_drops(w).frame;
   return w->dropper;
 }
-
-/// Work item tag: a frame of a drop_on_cancel region queued to resume
-/// (after a yield, or woken by a cancel). The worker looks at its root's
-/// cancel before resuming it and drops it instead if the cancel is there.
-inline constexpr work_item k_resume_checked = 2;
 
 /// The work item that resumes `h`, whose root is `root`: checked in a
 /// drop_on_cancel region.

@@ -63,15 +63,14 @@ class join_base : public join_point {
   }
 
   /// Starts every child; returns the coroutine to run now (the first).
-  template <class P>
-  std::coroutine_handle<> start(std::coroutine_handle<P> parent) noexcept {
+  std::coroutine_handle<> start(std::coroutine_handle<> parent) noexcept {
     return start_counted(parent, count_);
   }
   /// As start(), for a join whose number of children is `N` (the awaiter
   /// of a fixed list): the loops below unroll, and for two children the
   /// fork is one push (fib(30) when_all: 37 fewer instructions per fork).
-  template <std::uint32_t N, class P>
-  std::coroutine_handle<> start_fixed(std::coroutine_handle<P> parent) noexcept {
+  template <std::uint32_t N>
+  std::coroutine_handle<> start_fixed(std::coroutine_handle<> parent) noexcept {
     return start_counted(parent, std::integral_constant<std::uint32_t, N>{});
   }
 
@@ -190,13 +189,7 @@ class join_base : public join_point {
   /// Throws if the parent's own cancellation was requested. (In a
   /// drop_on_cancel region a cancel requested after the last child looked,
   /// continue_parent(), is met at the parent's next suspension point.)
-  void throw_if_parent_cancelled() const {
-    if (root_->cancellation_point()) [[unlikely]] parent_cancelled();
-  }
-
-  [[gnu::noinline, gnu::cold]] void parent_cancelled() const {
-    if (!root_->drops_on_cancel_) root_->throw_cancelled();
-  }
+  void throw_if_parent_cancelled() const { throw_if_cancelled_after_resuming(*root_); }
 
   /// Rethrows the error of a child that ended failed or cancelled.
   [[noreturn]] static void rethrow_child(const task_state& child) {

@@ -31,8 +31,12 @@ struct worker_context;
 
 /// Tag bit of a work_item that is a task_state whose body has not started
 /// (frames and task_states are at least 8-aligned, so bits 0 to 2 are
-/// free; bit 1 is drop.hpp's k_resume_checked).
+/// free).
 inline constexpr work_item k_fresh_task = 1;
+/// Tag bit of a work_item that is a frame of a drop_on_cancel region queued
+/// to resume (after a yield or a sleep): the worker looks at its root's
+/// cancel before resuming it and drops it instead (drop.hpp).
+inline constexpr work_item k_resume_checked = 2;
 
 inline work_item as_work(std::coroutine_handle<> h) noexcept {
   return reinterpret_cast<work_item>(h.address());
@@ -226,7 +230,8 @@ struct worker_context {
   // Coroutines that yielded, as work items: run after the deque is empty
   // (then stealable).
   std::vector<work_item> yielded;
-  // The dropper (drop.hpp), made on first use, and the frame it drops next.
+  // The dropper (drop.hpp), made when the worker starts, and the frame it
+  // drops next.
   std::coroutine_handle<> dropper;
   promise_base* drop_target = nullptr;
   // The task whose body this worker is running (for this_task::). Written

@@ -77,9 +77,7 @@ struct sleep_awaiter {
   void await_resume() {
     enter(root);
     root->disarm_cancel_target();
-    // In a drop_on_cancel region a cancel that came after the timer fired
-    // is met at the next suspension point.
-    if (root->cancellation_point() && !root->drops_on_cancel_) root->throw_cancelled();
+    throw_if_cancelled_after_resuming(*root);
   }
 };
 

@@ -63,8 +63,7 @@ struct solo_join_awaiter : join_base {
   }
 
   bool await_ready() { return ready(); }
-  template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
     return start(parent);
   }
 

@@ -43,8 +43,7 @@ struct when_all_awaiter : join_base {
   }
 
   bool await_ready() { return ready(); }
-  template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
     return start_fixed<k_count>(parent);
   }
   // Every task is checked before any is released: releasing some and then
@@ -88,8 +87,7 @@ struct when_all_vector_awaiter : join_base {
   }
 
   bool await_ready() { return ready(); }
-  template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
     return start(parent);
   }
   auto await_resume() {

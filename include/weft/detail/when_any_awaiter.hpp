@@ -20,8 +20,7 @@ struct when_any_awaiter : join_base {
   }
 
   bool await_ready() { return ready(); }
-  template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
     return start(parent);
   }
   std::pair<std::size_t, child_value_t<T>> await_resume() {

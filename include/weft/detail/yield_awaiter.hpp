@@ -32,11 +32,7 @@ struct yield_awaiter {
   }
   void await_resume() const {
     enter(root);
-    // In a drop_on_cancel region a cancel that came after the worker looked
-    // is met at the next suspension point.
-    if (root != nullptr && !root->drops_on_cancel_ && root->cancellation_point()) {
-      root->throw_cancelled();
-    }
+    if (root != nullptr) throw_if_cancelled_after_resuming(*root);
   }
 };
 
