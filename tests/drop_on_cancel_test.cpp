@@ -84,6 +84,16 @@ std::vector<std::string> destroyed(frame_log& log) {
   return log.destroyed;
 }
 
+/// The frames `log` watched ended by being dropped: destroyed in `order`
+/// with no exception in flight, no catch block run, and no code after the
+/// cancelled await.
+void expect_dropped(frame_log& log, const std::vector<std::string>& order) {
+  EXPECT_EQ(destroyed(log), order);
+  EXPECT_EQ(log.unwinding.load(), 0);
+  EXPECT_EQ(log.catches.load(), 0);
+  EXPECT_EQ(log.after_await.load(), 0);
+}
+
 TEST(DropOnCancel, AnInlineChainIsDestroyedInnermostFirstWithoutAnExceptionOrACatch) {
   weft::scheduler sched{2};
   frame_log log;
@@ -93,10 +103,7 @@ TEST(DropOnCancel, AnInlineChainIsDestroyedInnermostFirstWithoutAnExceptionOrACa
   EXPECT_TRUE(h.cancel("enough"));
   h.wait();
   EXPECT_TRUE(h.cancelled());
-  EXPECT_EQ(destroyed(log), (std::vector<std::string>{"inner", "middle", "outer"}));
-  EXPECT_EQ(log.unwinding.load(), 0);
-  EXPECT_EQ(log.catches.load(), 0);
-  EXPECT_EQ(log.after_await.load(), 0);
+  expect_dropped(log, {"inner", "middle", "outer"});
   const auto reason = h.cancel_reason();
   ASSERT_TRUE(reason.has_value());
   EXPECT_EQ(reason->kind, weft::cancel_kind::user);
@@ -559,10 +566,7 @@ TEST(DropOnCancel, ASleepWokenByTheCancelIsDropped) {
   h.wait();
   EXPECT_TRUE(h.cancelled());
   EXPECT_EQ(h.cancel_reason()->message, "wake up");
-  EXPECT_EQ(destroyed(log), (std::vector<std::string>{"sleeper"}));
-  EXPECT_EQ(log.unwinding.load(), 0);
-  EXPECT_EQ(log.catches.load(), 0);
-  EXPECT_EQ(log.after_await.load(), 0);
+  expect_dropped(log, {"sleeper"});
 }
 
 TEST(DropOnCancel, ASleepTheCancelReachesFirstIsDropped) {
@@ -601,10 +605,7 @@ TEST(DropOnCancel, AParallelLoopStoppedByTheCancelDropsItsCaller) {
   h.wait();
   EXPECT_TRUE(h.cancelled());
   EXPECT_LT(rows.load(), 1'000'000);  // the rest never started
-  EXPECT_EQ(destroyed(log), (std::vector<std::string>{"loop caller"}));
-  EXPECT_EQ(log.unwinding.load(), 0);
-  EXPECT_EQ(log.catches.load(), 0);
-  EXPECT_EQ(log.after_await.load(), 0);
+  expect_dropped(log, {"loop caller"});
 }
 
 /// Counts `started` down, then blocks its worker until `go` is set, then
