@@ -56,11 +56,13 @@ weft::task<void> yield_forever(frame_log& log, std::latch& started, std::string 
   }
 }
 
-/// outer -> middle -> yield_forever, each awaiting the next inline.
-weft::task<void> middle(frame_log& log, std::latch& started) {
-  logged_guard g{log, "middle"};
+/// A frame named `name` in `log` that awaits what `next()` returns: it
+/// counts a catch that runs, and code after the await that runs.
+template <class Next>
+weft::task<void> watched(frame_log& log, std::string name, Next next) {
+  logged_guard g{log, std::move(name)};
   try {
-    co_await yield_forever(log, started, "inner");
+    co_await next();
   } catch (...) {
     log.catches.fetch_add(1);
     throw;
@@ -68,15 +70,13 @@ weft::task<void> middle(frame_log& log, std::latch& started) {
   log.after_await.fetch_add(1);
 }
 
+/// outer -> middle -> yield_forever, each awaiting the next inline.
+weft::task<void> middle(frame_log& log, std::latch& started) {
+  return watched(log, "middle", [&log, &started] { return yield_forever(log, started, "inner"); });
+}
+
 weft::task<void> outer(frame_log& log, std::latch& started) {
-  logged_guard g{log, "outer"};
-  try {
-    co_await middle(log, started);
-  } catch (...) {
-    log.catches.fetch_add(1);
-    throw;
-  }
-  log.after_await.fetch_add(1);
+  return watched(log, "outer", [&log, &started] { return middle(log, started); });
 }
 
 std::vector<std::string> destroyed(frame_log& log) {
@@ -541,17 +541,12 @@ TEST(DropOnCancel, AnEmptyTaskIsRefusedWhereTheRegionIsMade) {
   }
 }
 
-/// Counts `started` down, then sleeps for an hour in a frame with a guard.
+/// Counts `started` down, then sleeps for an hour in a watched frame.
 weft::task<void> sleep_an_hour(frame_log& log, std::latch& started) {
-  logged_guard g{log, "sleeper"};
-  started.count_down();
-  try {
-    co_await weft::sleep_for(std::chrono::hours(1));
-  } catch (...) {
-    log.catches.fetch_add(1);
-    throw;
-  }
-  log.after_await.fetch_add(1);
+  return watched(log, "sleeper", [&started] {
+    started.count_down();
+    return weft::sleep_for(std::chrono::hours(1));
+  });
 }
 
 TEST(DropOnCancel, ASleepWokenByTheCancelIsDropped) {
@@ -577,21 +572,16 @@ TEST(DropOnCancel, ASleepTheCancelReachesFirstIsDropped) {
 
 /// A parallel_for whose rows each run until the task is cancelled.
 weft::task<void> loop_in_region(frame_log& log, std::latch& started, std::atomic<long>& rows) {
-  logged_guard g{log, "loop caller"};
-  try {
-    co_await weft::parallel_for(
+  return watched(log, "loop caller", [&started, &rows] {
+    return weft::parallel_for(
         std::size_t{0}, std::size_t{1'000'000},
-        [&](std::size_t i) {
+        [&started, &rows](std::size_t i) {
           if (i == 0) started.count_down();
           rows.fetch_add(1, std::memory_order_relaxed);
           while (!weft::this_task::cancellation_requested()) std::this_thread::yield();
         },
         weft::grain{1});
-  } catch (...) {
-    log.catches.fetch_add(1);
-    throw;
-  }
-  log.after_await.fetch_add(1);
+  });
 }
 
 TEST(DropOnCancel, AParallelLoopStoppedByTheCancelDropsItsCaller) {
